@@ -1,0 +1,196 @@
+"""The command line (the book's ``main.go`` and ``main_command.go``).
+
+Parsing is done by hand, the way docker does it: options stop at the first
+word that is not an option, so ``run -ti sh -c 'ls -l'`` hands ``-c`` and
+``ls -l`` to ``sh`` untouched. (It also keeps ``argparse`` and its imports
+off the run path, which is most of start-up.)
+"""
+import os
+import sys
+
+from . import __version__
+from .log import LEVELS, log
+
+EXIT_USAGE = 125
+
+MAIN_HELP = """\
+Usage: mydocker-lab [--log-level LEVEL] [--log-format FORMAT] COMMAND
+
+A teaching copy of the toy container runtime "mydocker" (Write Your Own
+Docker, chapter 3): run a program in new Linux namespaces, the way
+`docker run` does, one readable step at a time.
+
+Commands:
+  run     Run a command in a new container
+
+Global options:
+  --log-level LEVEL    debug, info (default), warning or error
+  --log-format FORMAT  json (default: one logrus-style object a line) or text
+  -h, --help           Show this help
+  --version            Show the version
+
+Run 'mydocker-lab run --help' to see what a container is made of.
+"""
+
+RUN_HELP = """\
+Usage: mydocker-lab run [OPTIONS] COMMAND [ARG...]
+
+Run COMMAND in a new container: new UTS (hostname), PID, mount, network and
+IPC namespaces. What happens, step by step (the book's chapter 3.1):
+
+  1. mydocker-lab clone()s a child into the new namespaces   run.py, container/process.py
+  2. the child re-executes this program as `init`            (the book's /proc/self/exe init)
+  3. init makes / private, sets the hostname, mounts a       container/init.py
+     fresh /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV
+  4. init execve()s COMMAND: same process, new program, so COMMAND is PID 1
+  5. mydocker-lab waits for it and exits with its status
+
+Options:
+  -i, --interactive       Keep STDIN attached to the container
+  -t, --tty               Give the container its own pseudo terminal (use -ti for a shell)
+  -e, --env KEY=VALUE     Set an environment variable (repeatable; KEY alone copies
+                          this shell's value). The container starts with only PATH,
+                          HOME, HOSTNAME and, with -t, TERM
+      --hostname NAME     The container's hostname (default: 12 random hex digits)
+      --rootless          Use a user namespace: root inside, yourself outside
+                          (automatic when you are not root)
+      --log-level LEVEL   debug, info (default), warning or error
+      --log-format FORMAT json (default) or text. Logs go to stderr
+  -h, --help              Show this help
+
+Exit status (as docker run):
+  0-124   COMMAND's own exit status
+  125     mydocker-lab itself failed (bad option, no privilege, a refused system call)
+  126     COMMAND cannot be executed (permission denied, a directory)
+  127     COMMAND not found
+  128+N   COMMAND was killed by signal N (137: SIGKILL, 143: SIGTERM)
+
+Examples:
+  sudo mydocker-lab run -ti /bin/sh        a shell that is PID 1; try `ps -ef`, `hostname x`
+  mydocker-lab run sh -c 'echo $$'          prints 1 (rootless when you are not root)
+  mydocker-lab run --hostname lab -e GREETING=hi sh -c 'echo $GREETING from $(hostname)'
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["init"]:  # the hidden subcommand: the container's first process
+        from .container.init import main as init_main
+        return init_main(argv[1:])
+    try:
+        return _main(argv)
+    except UsageError as err:
+        _say("%s (see 'mydocker-lab %s--help')" % (err, "run " if "run" in argv else ""))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv):
+    settings = {"log_level": "info", "log_format": "json"}
+    argv = _global_options(argv, settings)
+    if argv is None:
+        return 0
+    if not argv:
+        raise UsageError("no command given: try 'mydocker-lab run -ti /bin/sh'")
+    if argv[0] != "run":
+        raise UsageError("unknown command %r" % argv[0])
+    opts = parse_run(argv[1:], settings)
+    if opts is None:
+        sys.stdout.write(RUN_HELP)
+        return 0
+    log.level, log.fmt = settings["log_level"], settings["log_format"]
+    from .run import RunError, run
+    try:
+        return run(opts, settings["log_level"], settings["log_format"])
+    except RunError as err:
+        log.error(str(err))
+        return EXIT_USAGE
+
+
+def _global_options(argv, settings):
+    while argv and argv[0].startswith("-"):
+        word = argv.pop(0)
+        if word in ("-h", "--help"):
+            sys.stdout.write(MAIN_HELP)
+            return None
+        if word == "--version":
+            sys.stdout.write("mydocker-lab %s\n" % __version__)
+            return None
+        if not _log_option(word, argv, settings):
+            raise UsageError("unknown flag: %s" % word)
+    return argv
+
+
+def _log_option(word, rest, settings):
+    """--log-level/--log-format, as ``--opt VALUE`` or ``--opt=VALUE``; True if it was one."""
+    name, eq, value = word.partition("=")
+    if name not in ("--log-level", "--log-format"):
+        return False
+    if not eq:
+        if not rest:
+            raise UsageError("flag needs an argument: %s" % name)
+        value = rest.pop(0)
+    choices = LEVELS if name == "--log-level" else ("json", "text")
+    if value not in choices:
+        raise UsageError("invalid value %r for %s: want one of %s"
+                         % (value, name, ", ".join(choices)))
+    settings[name[2:].replace("-", "_")] = value
+    return True
+
+
+def parse_run(args, settings):
+    """``run`` options up to the first non-option word; None for --help."""
+    from .run import Options
+    opts = Options(command=[])
+    args = list(args)
+    while args and args[0].startswith("-") and args[0] != "-":
+        word = args.pop(0)
+        if word == "--":
+            break
+        if word in ("-h", "--help"):
+            return None
+        if word.startswith("--"):
+            name, eq, value = word.partition("=")
+            if name in ("--interactive", "--tty", "--rootless") and not eq:
+                setattr(opts, name[2:], True)
+            elif name in ("--env", "--hostname"):
+                if not eq:
+                    if not args:
+                        raise UsageError("flag needs an argument: %s" % name)
+                    value = args.pop(0)
+                if name == "--env":
+                    opts.env.append(value)
+                else:
+                    opts.hostname = value
+            elif not _log_option(word, args, settings):
+                raise UsageError("unknown flag: %s" % word)
+            continue
+        letters = word[1:]  # -ti, -it, -i, -t, -e KEY=V, -eKEY=V
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter == "i":
+                opts.interactive = True
+            elif letter == "t":
+                opts.tty = True
+            elif letter == "e":
+                if not letters:
+                    if not args:
+                        raise UsageError("flag needs an argument: -e")
+                    letters = args.pop(0)
+                opts.env.append(letters)
+                letters = ""
+            else:
+                raise UsageError("unknown shorthand flag: %r in %s" % (letter, word))
+    if not args:
+        raise UsageError('"run" requires at least 1 argument: COMMAND [ARG...]')
+    opts.command = args
+    return opts
+
+
+def _say(line):
+    os.write(2, ("mydocker-lab: %s\n" % line).encode("utf-8", "backslashreplace"))

@@ -1,0 +1,1 @@
+"""The container's side of the run flow (the book's ``container/`` package)."""

@@ -1,0 +1,141 @@
+"""The container's first process (the book's ``container/init.go``).
+
+The book's ``RunContainerInitProcess``::
+
+    defaultMountFlags := syscall.MS_NOEXEC | syscall.MS_NOSUID | syscall.MS_NODEV
+    syscall.Mount("proc", "/proc", "proc", uintptr(defaultMountFlags), "")
+    argv := []string{command}
+    syscall.Exec(command, argv, os.Environ())
+
+We run as PID 1 of the new PID namespace, in new mount, UTS, IPC and network
+namespaces. In order:
+
+1. make ``/`` recursively private, so that our mounts never propagate to
+   the host (the book forgets this: on a systemd host ``/`` is shared and the
+   host's /proc ends up replaced by the container's);
+2. set the hostname;
+3. mount a fresh /proc (``MS_NOEXEC|MS_NOSUID|MS_NODEV``), so that ``ps``
+   sees the new PID namespace;
+4. with ``-t``: start a new session and take the pty as controlling terminal;
+5. execve() the command, looked up in PATH, argv exactly as given. On
+   success execve() never returns: this process *becomes* the command, PID 1.
+"""
+import errno
+import os
+import signal
+
+from .. import linux
+from ..log import log
+from .process import LOG_FD, READY_FD
+
+PROC_FLAGS = linux.MS_NOEXEC | linux.MS_NOSUID | linux.MS_NODEV
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#: Exit codes when the command cannot start (docker's).
+EXIT_RUNTIME, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND = 125, 126, 127
+
+
+def main(args):
+    """``init [--hostname H] [--tty] [--log-level L] [--log-format F] -- COMMAND [ARG...]``"""
+    opts = {"--hostname": None, "--log-level": "info", "--log-format": "json"}
+    tty = False
+    while args and args[0] != "--":
+        if args[0] == "--tty":
+            tty = True
+            args = args[1:]
+        elif args[0] in opts and len(args) > 1:
+            opts[args[0]] = args[1]
+            args = args[2:]
+        else:
+            os.write(2, b"mydocker-lab: init is internal: it is started by 'mydocker-lab run'\n")
+            return EXIT_RUNTIME
+    command = args[1:]
+    if not command:
+        os.write(2, b"mydocker-lab: init is internal: it is started by 'mydocker-lab run'\n")
+        return EXIT_RUNTIME
+    log.fd = LOG_FD if _is_open(LOG_FD) else 2
+    log.level, log.fmt = opts["--log-level"], opts["--log-format"]
+
+    log.info("init come on")
+    log.info("command %s" % _quote(command))
+    try:
+        linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
+        log.debug("made / recursively private: our mounts stay in this mount namespace")
+        if opts["--hostname"]:
+            linux.sethostname(opts["--hostname"])
+        linux.mount("proc", "/proc", "proc", PROC_FLAGS)
+        log.debug("mounted proc on /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV")
+        os.setsid()  # our own session: the caller's terminal signals go to mydocker-lab only
+        if tty:
+            import fcntl
+            import termios
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty slave on fd 0 becomes our terminal
+    except OSError as err:
+        log.error("%s: %s (%s)" % (err.filename, err.strerror, errno.errorcode.get(err.errno, "?")))
+        return EXIT_RUNTIME
+    return execvpe(command, given_environment())
+
+
+def given_environment():
+    """The environment exactly as ``run`` passed it to us.
+
+    Not ``os.environ``: Python adds ``LC_CTYPE=C.UTF-8`` to its own copy at
+    start-up when the locale is C (PEP 538). /proc/self/environ still holds
+    what execve() gave this process.
+    """
+    with open("/proc/self/environ", "rb") as f:
+        items = f.read().split(b"\0")
+    return dict(item.split(b"=", 1) for item in items if b"=" in item)
+
+
+def execvpe(argv, env):
+    """execve() ``argv`` like docker: search PATH; return 126 or 127 when it cannot run."""
+    name = argv[0]
+    if "/" in name:
+        candidates = [name]
+    elif name:
+        path = env.get(b"PATH", DEFAULT_PATH.encode()).decode("utf-8", "surrogateescape")
+        candidates = [os.path.join(d or ".", name) for d in path.split(":")]
+    else:
+        candidates = []
+    # Python starts with SIGPIPE and SIGXFSZ ignored, and "ignored" survives execve():
+    # give the command the defaults every program expects.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    for fd in (LOG_FD, READY_FD):
+        if _is_open(fd):
+            os.set_inheritable(fd, False)  # closed by the execve below
+    denied = None
+    for path in candidates:
+        try:
+            os.execve(path, argv, env)
+        except OSError as err:
+            if err.errno in (errno.ENOENT, errno.ENOTDIR) and "/" not in name:
+                continue
+            if denied is None:
+                denied = (path, err)
+    if denied is None:
+        log.error('exec: "%s": executable file not found in $PATH' % name)
+        return EXIT_NOT_FOUND
+    path, err = denied
+    if err.errno == errno.ENOENT:
+        log.error('exec: "%s": no such file or directory' % path)
+        return EXIT_NOT_FOUND
+    reason = "is a directory" if os.path.isdir(path) else err.strerror.lower()
+    log.error('exec: "%s": %s' % (path, reason))
+    return EXIT_CANNOT_EXECUTE
+
+
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+def _quote(argv):
+    """argv as a shell would need it typed (shlex.join without importing shlex/re)."""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+    return " ".join(a if a and set(a) <= safe else "'" + a.replace("'", "'\"'\"'") + "'"
+                    for a in argv)
