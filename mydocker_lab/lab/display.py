@@ -1,0 +1,114 @@
+"""How the notebooks show things: the host beside the container, and ✔/✘ verdicts.
+
+Every object here renders as HTML in Jupyter and as plain text everywhere
+else (and in nbval's comparison), with no randomness, so stored outputs stay
+stable.
+"""
+import html
+
+
+class _Rich:
+    """Base: ``_repr_html_`` for Jupyter, ``__repr__``/``__str__`` for text."""
+
+    def text(self):
+        raise NotImplementedError
+
+    def html(self):
+        raise NotImplementedError
+
+    def _repr_html_(self):
+        return self.html()
+
+    def __repr__(self):
+        return self.text()
+
+    __str__ = __repr__
+
+
+_PANEL = ("border:1px solid {color};border-radius:6px;padding:6px 10px;margin:0;"
+          "flex:1;min-width:0;overflow-x:auto")
+_HOST, _CONTAINER = "#4a7ebb", "#d9822b"
+
+
+class SideBySide(_Rich):
+    """Two views of the same thing, e.g. the host's and the container's."""
+
+    def __init__(self, left, right, left_title="host", right_title="container"):
+        self.left, self.right = str(left).rstrip("\n"), str(right).rstrip("\n")
+        self.left_title, self.right_title = left_title, right_title
+
+    def text(self):
+        left = [self.left_title, "-" * len(self.left_title)] + self.left.splitlines()
+        right = [self.right_title, "-" * len(self.right_title)] + self.right.splitlines()
+        width = max(len(line) for line in left) + 3
+        rows = max(len(left), len(right))
+        left += [""] * (rows - len(left))
+        right += [""] * (rows - len(right))
+        return "\n".join((a.ljust(width) + b).rstrip() for a, b in zip(left, right))
+
+    def html(self):
+        def panel(title, body, color):
+            return ('<div style="%s"><b style="color:%s">%s</b><pre style="margin:4px 0 0 0">'
+                    '%s</pre></div>' % (_PANEL.format(color=color), color, html.escape(title),
+                                        html.escape(body)))
+        return ('<div style="display:flex;gap:12px">%s%s</div>'
+                % (panel(self.left_title, self.left, _HOST),
+                   panel(self.right_title, self.right, _CONTAINER)))
+
+
+class Verdict(_Rich):
+    """The result of an exercise check: ✔ with a message, or ✘ with a hint."""
+
+    def __init__(self, ok, message, hint=None, details=None):
+        self.ok, self.message, self.hint, self.details = bool(ok), message, hint, details
+
+    def __bool__(self):
+        return self.ok
+
+    def text(self):
+        lines = ["%s %s" % ("✔" if self.ok else "✘", self.message)]
+        if self.details:
+            lines += ["  " + line for line in str(self.details).splitlines()]
+        if self.hint and not self.ok:
+            lines.append("  hint: " + self.hint)
+        return "\n".join(lines)
+
+    def html(self):
+        color = "#2e7d32" if self.ok else "#c62828"
+        body = '<b style="color:%s">%s %s</b>' % (color, "✔" if self.ok else "✘",
+                                                 html.escape(self.message))
+        if self.details:
+            body += '<pre style="margin:4px 0">%s</pre>' % html.escape(str(self.details))
+        if self.hint and not self.ok:
+            body += '<div><i>hint:</i> %s</div>' % html.escape(self.hint)
+        return ('<div style="border-left:4px solid %s;padding:4px 10px">%s</div>'
+                % (color, body))
+
+
+class Table(_Rich):
+    """A small table: ``Table(["flag", "effect"], [["MS_NOEXEC", "..."], ...])``."""
+
+    def __init__(self, header, rows):
+        self.header = [str(h) for h in header]
+        self.rows = [[str(c) for c in row] for row in rows]
+
+    def text(self):
+        widths = [max(len(r[i]) for r in [self.header] + self.rows)
+                  for i in range(len(self.header))]
+        def fmt(row):
+            return "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        return "\n".join([fmt(self.header), fmt(["-" * w for w in widths])]
+                         + [fmt(r) for r in self.rows])
+
+    def html(self):
+        head = "".join("<th style='text-align:left'>%s</th>" % html.escape(h)
+                       for h in self.header)
+        body = "".join("<tr>%s</tr>" % "".join("<td style='text-align:left'><code>%s</code></td>"
+                                                % html.escape(c) for c in row)
+                       for row in self.rows)
+        return "<table><tr>%s</tr>%s</table>" % (head, body)
+
+
+def book_box(go_file, py_file, summary):
+    """Markdown-ready text for a "Book ↔ Python" box (used by tests and notebooks)."""
+    return "**Book ↔ Python** — `%s` ↔ `%s`: %s" % (go_file, py_file, summary)
