@@ -1,0 +1,66 @@
+"""The command line: help that teaches, and one clear line for every bad input."""
+import pytest
+
+from conftest import mydocker
+
+
+def test_run_help_teaches_the_flow_and_exit_codes():
+    proc = mydocker("run", "--help")
+    assert proc.returncode == 0
+    text = proc.stdout.decode()
+    for needle in ("Usage: mydocker-lab run [OPTIONS] COMMAND [ARG...]", "/proc/self/exe init",
+                   "MS_NOEXEC|MS_NOSUID|MS_NODEV", "125", "126", "127", "128+N", "-ti"):
+        assert needle in text
+
+
+def test_main_help_and_version():
+    assert b"Commands:" in mydocker("--help").stdout
+    assert mydocker("--version").stdout.startswith(b"mydocker-lab ")
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "no command given"),
+    (["stop"], "unknown command 'stop'"),
+    (["run"], '"run" requires at least 1 argument'),
+    (["run", "--bogus", "sh"], "unknown flag: --bogus"),
+    (["run", "-x", "sh"], "unknown shorthand flag: 'x' in -x"),
+    (["run", "-e"], "flag needs an argument: -e"),
+    (["run", "--hostname"], "flag needs an argument: --hostname"),
+    (["--log-level", "loud", "run", "sh"], "invalid value 'loud' for --log-level"),
+    (["run", "--log-format=xml", "sh"], "invalid value 'xml' for --log-format"),
+])
+def test_usage_errors_are_one_line_and_125(args, message):
+    proc = mydocker(*args)
+    assert proc.returncode == 125
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert proc.stdout == b""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--hostname", "x" * 65, "true"], "invalid hostname"),
+    (["run", "-e", "=v", "true"], "invalid environment variable"),
+])
+def test_bad_values_are_one_log_line_and_125(args, message):
+    proc = mydocker(*args)
+    assert proc.returncode == 125
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1 and message in lines[0] and '"level":"error"' in lines[0]
+
+
+def test_init_is_internal():
+    proc = mydocker("init")
+    assert proc.returncode == 125
+    assert proc.stderr == b"mydocker-lab: init is internal: it is started by 'mydocker-lab run'\n"
+
+
+def test_run_path_imports_only_the_runtime():
+    import subprocess
+    import sys
+    code = ("import sys; from mydocker_lab.cli import main; main(['--log-level', 'error', "
+            "'run', 'true']); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('mydocker_lab', 'IPython', 'ipywidgets', 'pexpect', 'argparse', 'json')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    modules = eval(out)
+    assert not [m for m in modules if m.startswith("mydocker_lab.lab")]
+    assert not [m for m in modules if m.split(".")[0] in ("IPython", "ipywidgets", "pexpect")]

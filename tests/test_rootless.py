@@ -1,0 +1,59 @@
+"""Rootless: an unprivileged user runs containers through a user namespace."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, log_lines
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture(scope="module")
+def user_install(tmp_path_factory):
+    """An install any user can run: a venv of the system's Python under /tmp, plus the package."""
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        pytest.fail("rootless tests need %s (apt-get install python3)" % SYSTEM_PYTHON)
+    base = tmp_path_factory.mktemp("rootless")
+    venv = base / "venv"
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = subprocess.run([str(venv / "bin" / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copytree(os.path.join(ROOT, "mydocker_lab"), os.path.join(site, "mydocker_lab"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [base] + list(base.parents)[:-1]:
+        if str(path).startswith(str(tmp_path_factory.getbasetemp().parent)):
+            os.chmod(path, 0o755)
+    subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
+    return str(venv / "bin" / "python")
+
+
+def as_nobody(python, *args):
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           python, "-m", "mydocker_lab"] + list(args), capture_output=True,
+                          timeout=30, cwd="/", env={"PATH": os.environ["PATH"]},
+                          stdin=subprocess.DEVNULL)
+
+
+def test_rootless_is_root_inside_and_pid_1(user_install):
+    proc = as_nobody(user_install, "run", "--rootless", "/bin/sh", "-c",
+                     "echo $$; id -u; ps -e -o pid=,comm=")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.split() for line in proc.stdout.decode().splitlines()]
+    assert lines[:3] == [["1"], ["0"], ["1", "sh"]]
+    assert len(lines) == 4 and lines[3][1] == "ps"  # /proc is the container's
+
+
+def test_rootless_is_chosen_when_not_root(user_install):
+    proc = as_nobody(user_install, "run", "sh", "-c", "cat /proc/self/uid_map")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split() == ["0", "65534", "1"]
+    assert "rootless mode" in log_lines(proc.stderr)[0]["msg"]
+
+
+def test_rootless_exit_codes(user_install):
+    assert as_nobody(user_install, "run", "sh", "-c", "exit 7").returncode == 7
+    assert as_nobody(user_install, "run", "nope").returncode == 127

@@ -1,0 +1,183 @@
+"""`mydocker-lab run` without a terminal: namespaces, exit codes, argv, env, output, logs."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import MYDOCKER, container_pid, log_lines, mydocker
+
+
+def test_command_is_pid_1_in_new_namespaces(host_unchanged):
+    proc = mydocker("run", "--hostname", "box", "/bin/sh", "-c",
+                    "echo $$; hostname; ps -e -o pid=,args=; cat /proc/net/dev")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode().splitlines()
+    assert out[0] == "1"
+    assert out[1] == "box"
+    processes = [line.split(None, 1) for line in out[2:4]]
+    assert processes[0] == ["1", "/bin/sh -c echo $$; hostname; ps -e -o pid=,args=; "
+                                 "cat /proc/net/dev"]
+    assert processes[1][1] == "ps -e -o pid=,args="  # and nothing else: no helper process
+    interfaces = [line.split(":")[0].strip() for line in out[6:]]
+    assert interfaces == ["lo"]
+
+
+def test_each_namespace_is_new():
+    host = {ns: os.readlink("/proc/self/ns/" + ns) for ns in ("uts", "pid", "mnt", "net", "ipc")}
+    proc = mydocker("run", "/bin/sh", "-c", "for n in uts pid mnt net ipc; do "
+                    "readlink /proc/self/ns/$n; done")
+    inside = proc.stdout.decode().split()
+    assert len(inside) == 5
+    for ns, link in zip(("uts", "pid", "mnt", "net", "ipc"), inside):
+        assert link != host[ns], ns
+
+
+def test_proc_is_mounted_noexec_nosuid_nodev():
+    proc = mydocker("run", "/bin/sh", "-c", "grep ' /proc ' /proc/self/mountinfo | tail -n 1")  # the top one
+    fields = proc.stdout.decode().split()
+    options = fields[5].split(",")
+    assert {"noexec", "nosuid", "nodev"} <= set(options), fields
+
+
+@pytest.mark.parametrize("status", [0, 1, 42, 255])
+def test_exit_status_is_the_commands(status):
+    assert mydocker("run", "sh", "-c", "exit %d" % status).returncode == status
+
+
+@pytest.mark.parametrize("command, status, message", [
+    (["/no/such/program"], 127, 'exec: "/no/such/program": no such file or directory'),
+    (["no-such-program"], 127, 'exec: "no-such-program": executable file not found in $PATH'),
+    ([""], 127, 'exec: "": executable file not found in $PATH'),
+    (["/etc/passwd"], 126, 'exec: "/etc/passwd": permission denied'),
+    (["/tmp"], 126, 'exec: "/tmp": is a directory'),
+])
+def test_command_that_cannot_start(command, status, message):
+    proc = mydocker("run", *command)
+    assert proc.returncode == status
+    errors = [line for line in log_lines(proc.stderr) if line["level"] == "error"]
+    assert [line["msg"] for line in errors] == [message]
+
+
+def test_argv_reaches_the_command_unchanged():
+    args = ["two words", "'single'", '"double"', "$HOME", "*", "", "héllo ✓", "-c", "--", "a\tb"]
+    proc = mydocker("run", "printf", "[%s]\\n", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().splitlines() == ["[%s]" % a for a in args]
+
+
+def test_options_stop_at_the_command():
+    proc = mydocker("run", "sh", "-c", 'echo "$0 $1"', "-ti", "--hostname")
+    assert proc.stdout == b"-ti --hostname\n"
+
+
+def test_environment_is_small_and_clean():
+    proc = mydocker("run", "--hostname", "h1", "-e", "A=x y", "-eB=", "--env=C=1=2", "env",
+                    env=dict(os.environ, SECRET="no"))
+    env = dict(line.split("=", 1) for line in proc.stdout.decode().splitlines())
+    assert env == {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   "HOSTNAME": "h1", "HOME": "/root", "A": "x y", "B": "", "C": "1=2"}
+
+
+def test_env_key_alone_copies_the_callers_value():
+    proc = mydocker("run", "-e", "GREETING", "-e", "UNSET_HERE", "env",
+                    env={k: v for k, v in dict(os.environ, GREETING="hi").items()
+                         if k != "UNSET_HERE"})
+    lines = proc.stdout.decode().splitlines()
+    assert "GREETING=hi" in lines
+    assert not any(line.startswith("UNSET_HERE") for line in lines)
+
+
+def test_output_reaches_pipes_and_stdin_needs_i():
+    proc = mydocker("run", "sh", "-c", "echo out; echo err >&2; cat")
+    assert proc.stdout == b"out\n"
+    assert b"err\n" in proc.stderr
+    proc = mydocker("run", "-i", "tr", "a-z", "A-Z", input=b"hello\n", stdin=None)
+    assert proc.stdout == b"HELLO\n"
+
+
+def test_tty_output_reaches_a_pipe():
+    proc = mydocker("run", "-t", "sh", "-c", "tty; echo hi")
+    lines = proc.stdout.decode().splitlines()
+    assert lines[0].startswith("/dev/pts/")
+    assert lines[1] == "hi\r" or lines[1] == "hi"
+
+
+def test_logs_are_logrus_json_lines():
+    proc = mydocker("run", "true")
+    lines = log_lines(proc.stderr)
+    assert [line["msg"] for line in lines] == ["init come on", "command true"]
+    for line in lines:
+        assert set(line) == {"level", "msg", "source", "time"}
+        assert line["level"] == "info"
+        assert line["source"].startswith("container/init.py:")
+        assert time.strptime(line["time"][:19], "%Y-%m-%dT%H:%M:%S")
+
+
+def test_log_level_and_text_format():
+    assert mydocker("--log-level", "error", "run", "true").stderr == b""
+    assert mydocker("run", "--log-level=warning", "true").stderr == b""
+    text = mydocker("run", "--log-format", "text", "true").stderr.decode().splitlines()
+    assert text[0].startswith("INFO[0000] init come on")
+    debug = log_lines(mydocker("--log-level", "debug", "run", "true").stderr)
+    assert any("exited with status 0" in line["msg"] for line in debug)
+
+
+def test_killed_from_the_host_is_128_plus_signal():
+    with subprocess.Popen(MYDOCKER + ["run", "sleep", "30"], stderr=subprocess.PIPE) as parent:
+        child = container_pid(parent.pid, "sleep")
+        os.kill(child, signal.SIGKILL)
+        assert parent.wait(10) == 137
+
+
+def test_sigterm_is_forwarded_to_pid_1():
+    script = 'trap "echo got TERM; exit 143" TERM; echo ready; while :; do sleep 0.05; done'
+    with subprocess.Popen(MYDOCKER + ["run", "sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL) as parent:
+        assert parent.stdout.readline() == b"ready\n"
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(10) == 143
+        assert parent.stdout.read() == b"got TERM\n"
+
+
+def test_pid_1_without_handler_ignores_forwarded_sigterm():
+    # The kernel's rule: a PID namespace's init gets only the signals it has a handler
+    # for (SIGKILL/SIGSTOP from an ancestor namespace excepted). `sleep` has none.
+    with subprocess.Popen(MYDOCKER + ["run", "sleep", "30"], stderr=subprocess.DEVNULL) as parent:
+        child = container_pid(parent.pid, "sleep")
+        parent.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert parent.poll() is None and os.path.exists("/proc/%d" % child)
+        os.kill(child, signal.SIGKILL)
+        assert parent.wait(10) == 137
+
+
+def test_container_dies_with_a_sigkilled_parent():
+    """The orphan is reparented to a subreaper helper, which sees how it ended."""
+    helper = r'''
+import ctypes, json, os, signal, subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from conftest import MYDOCKER, container_pid
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
+parent = subprocess.Popen(MYDOCKER + ["run", "sleep", "30"], stderr=subprocess.DEVNULL)
+child = container_pid(parent.pid, "sleep")
+os.kill(parent.pid, signal.SIGKILL)
+parent.wait()
+start = time.monotonic()
+pid, status = os.waitpid(child, 0)
+print(json.dumps({"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                  "seconds": time.monotonic() - start}))
+'''
+    proc = subprocess.run([MYDOCKER[0], "-c", helper, os.path.dirname(__file__)],
+                          capture_output=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["signal"] == signal.SIGKILL
+    assert result["seconds"] < 5
+
+
+def test_hostname_of_container_does_not_change_the_hosts(host_unchanged):
+    proc = mydocker("run", "sh", "-c", "hostname other && hostname")
+    assert proc.stdout == b"other\n"
