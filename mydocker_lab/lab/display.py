@@ -112,3 +112,31 @@ class Table(_Rich):
 def book_box(go_file, py_file, summary):
     """Markdown-ready text for a "Book ↔ Python" box (used by tests and notebooks)."""
     return "**Book ↔ Python** — `%s` ↔ `%s`: %s" % (go_file, py_file, summary)
+
+
+class Note(_Rich):
+    """A short paragraph under a result (plain text, escaped in HTML)."""
+
+    def __init__(self, text):
+        self.body = str(text)
+
+    def text(self):
+        return self.body
+
+    def html(self):
+        return '<p style="margin:4px 0">%s</p>' % html.escape(self.body)
+
+
+class Stack(_Rich):
+    """Several displays, one under the other, as one display value (for widgets)."""
+
+    def __init__(self, *parts):
+        self.parts = [p for p in parts if p is not None]
+
+    def text(self):
+        return "\n\n".join(p.text() if isinstance(p, _Rich) else str(p) for p in self.parts)
+
+    def html(self):
+        return "".join('<div style="margin:6px 0">%s</div>' % (
+            p.html() if isinstance(p, _Rich) else "<pre>%s</pre>" % html.escape(str(p)))
+            for p in self.parts)
