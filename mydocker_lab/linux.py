@@ -6,7 +6,6 @@ call raises ``OSError`` with the errno, like the ``os`` functions do.
 """
 import ctypes
 import os
-import platform
 
 # <sched.h>: the namespaces a new process can be given (Go: syscall.CLONE_NEW*).
 CLONE_NEWNS = 0x00020000      # mount
@@ -65,9 +64,10 @@ def clone(flags):
     child starts as a copy of us; it must only set up its file descriptors and
     execve() at once (it skips the bookkeeping os.fork() does).
     """
-    number = _SYS_CLONE.get(platform.machine())
+    machine = os.uname().machine
+    number = _SYS_CLONE.get(machine)
     if number is None:
-        raise OSError(0, "clone: unsupported machine " + platform.machine())
+        raise OSError(0, "clone: unsupported machine " + machine)
     return _check(_libc.syscall(number, ctypes.c_ulong(flags | 17), None, None, None, None),
                   "clone")  # 17 = SIGCHLD: the parent is told when the child ends
 

@@ -6,7 +6,6 @@ prints: ``level``, ``msg``, ``source`` (file:line of the caller) and ``time``
 Logs go to standard error (the book writes them to stdout, where they mix
 with the container's output).
 """
-import json
 import os
 import sys
 import time
@@ -45,9 +44,8 @@ class Logger:
         if self.fmt == "text":
             line = '%s[%04d] %-44s source=%s' % (level.upper()[:4], now - _START, msg, source)
         else:
-            line = json.dumps({"level": level, "msg": msg, "source": source,
-                               "time": rfc3339(now)}, ensure_ascii=False,
-                              separators=(",", ":"))
+            line = '{"level":%s,"msg":%s,"source":%s,"time":%s}' % (
+                _json(level), _json(msg), _json(source), _json(rfc3339(now)))
         # A terminal in raw mode (while -t relays) needs \r to return to column 0.
         end = "\r\n" if _isatty(self.fd) else "\n"
         try:
@@ -66,6 +64,17 @@ class Logger:
 
     def error(self, msg):
         self._emit("error", msg)
+
+
+# JSON string escapes (RFC 8259): the json module would pull in `re` and add 5 ms
+# to every container's start.
+_ESCAPES = {i: "\\u%04x" % i for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", ord("\n"): "\\n", ord("\t"): "\\t",
+                 ord("\r"): "\\r"})
+
+
+def _json(text):
+    return '"' + text.translate(_ESCAPES) + '"'
 
 
 def _isatty(fd):

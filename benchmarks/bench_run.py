@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""How fast is `mydocker-lab run`? Ratios against baselines measured in the same run.
+
+    sudo .venv/bin/python benchmarks/bench_run.py [--runs 15]
+
+Prints medians of:
+  - `mydocker-lab run /bin/true` (the console script) against a bare `python -c pass` of the
+    same interpreter and `unshare --fork --pid --mount-proc -u -i -n -m /bin/true`
+    (target: at most 2.5x the bare interpreter: the re-exec design starts Python twice);
+  - the parent's peak RSS while a container sleeps (target: at most 16 MiB);
+  - bytes/s through the -t relay (`run -t cat FILE`, 50 MB) against the same bytes read
+    from a plain pty (target: at least 50 %).
+Figures, not assertions: the tests check behaviour, this script reports speed.
+"""
+import argparse
+import os
+import pty
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(os.path.dirname(sys.executable), "mydocker-lab")
+MYDOCKER = [SCRIPT] if os.path.exists(SCRIPT) else [sys.executable, "-m", "mydocker_lab"]
+QUIET = ["--log-level", "error"]
+
+
+def median_seconds(argv, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_rss_kib():
+    proc = subprocess.Popen(MYDOCKER + QUIET + ["run", "sleep", "0.6"])
+    time.sleep(0.4)
+    with open("/proc/%d/status" % proc.pid) as f:
+        fields = dict(line.split(":", 1) for line in f)
+    proc.wait()
+    return int(fields["VmHWM"].split()[0])
+
+
+def throughput(argv, size):
+    """Bytes/s from a program writing ``size`` bytes to a pty, read until it ends."""
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execv(argv[0], argv)
+    start, total = time.perf_counter(), 0
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # EIO: the slave side is closed
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+    os.waitpid(pid, 0)
+    os.close(master)
+    return total / (time.perf_counter() - start), total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--megabytes", type=int, default=50)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("benchmarks/bench_run.py: run it as root (sudo), like the tests")
+    unshare = shutil.which("unshare")
+
+    print("mydocker-lab run: medians of %d runs (%s)" % (args.runs, " ".join(MYDOCKER)))
+    bare = median_seconds([sys.executable, "-c", "pass"], args.runs)
+    rows = [("python -c pass (baseline)", bare),
+            ("unshare --fork --pid --mount-proc -u -i -n -m /bin/true",
+             median_seconds([unshare, "--fork", "--pid", "--mount-proc", "-u", "-i", "-n", "-m",
+                             "/bin/true"], args.runs)),
+            ("mydocker-lab run /bin/true",
+             median_seconds(MYDOCKER + QUIET + ["run", "/bin/true"], args.runs))]
+    for name, seconds in rows:
+        print("  %-58s %7.1f ms  %5.2fx" % (name, seconds * 1000, seconds / bare))
+    print("  target: mydocker-lab run /bin/true <= 2.50x python -c pass")
+
+    print("parent peak RSS while a container sleeps: %.1f MiB (target <= 16 MiB)"
+          % (peak_rss_kib() / 1024))
+
+    with tempfile.NamedTemporaryFile(prefix="mydocker-bench-") as data:
+        line = b"x" * 79 + b"\n"
+        data.write(line * (args.megabytes * 1000 * 1000 // len(line)))
+        data.flush()
+        os.chmod(data.name, 0o644)
+        plain, n1 = throughput(["/bin/cat", data.name], args.megabytes)
+        relayed, n2 = throughput(MYDOCKER + QUIET + ["run", "-t", "cat", data.name],
+                                 args.megabytes)
+    print("-t relay: %.0f MB/s through mydocker-lab, %.0f MB/s through a plain pty: %.0f %% "
+          "(target >= 50 %%; %d and %d bytes)" % (relayed / 1e6, plain / 1e6,
+                                                  100 * relayed / plain, n2, n1))
+
+
+if __name__ == "__main__":
+    main()
