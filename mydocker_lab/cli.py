@@ -42,7 +42,9 @@ IPC namespaces. What happens, step by step (the book's chapter 3.1):
   2. the child re-executes this program as `init`            (the book's /proc/self/exe init)
   3. init makes / private, sets the hostname, mounts a       container/init.py
      fresh /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV
-  4. init execve()s COMMAND: same process, new program, so COMMAND is PID 1
+  4. init execve()s COMMAND: same process, new program, so COMMAND is PID 1.
+     COMMAND reaches init through a pipe (chapter 3.3), sent once the
+     container is in its cgroup (with -m, --cpus...: cgroups.py)
   5. mydocker-lab waits for it and exits with its status
 
 Options:
@@ -58,6 +60,14 @@ Options:
       --log-format FORMAT json (default) or text. Logs go to stderr
   -h, --help              Show this help
 
+Resource limits (chapter 3.2; any of them puts the container in its own cgroup,
+v1 or v2, made before COMMAND starts and removed when it ends; root only):
+  -m, --memory SIZE       At most SIZE of memory, e.g. 100m, 1g (swap included).
+                          Beyond it the kernel's OOM killer ends the container: 137
+      --cpu-shares N      CPU weight when CPUs are busy; 1024 is normal (book: -cpushare)
+      --cpus N            At most N CPUs' worth of time, e.g. 0.5
+      --cpuset-cpus LIST  Only these CPUs, e.g. 0 or 0-1 (book: -cpuset)
+
 Exit status (as docker run):
   0-124   COMMAND's own exit status
   125     mydocker-lab itself failed (bad option, no privilege, a refused system call)
@@ -70,6 +80,11 @@ Examples:
   mydocker-lab run sh -c 'echo $$'          prints 1 (rootless when you are not root)
   mydocker-lab run --hostname lab -e GREETING=hi sh -c 'echo $GREETING from $(hostname)'
 """
+
+
+#: Resource limit options (the book's and docker's names) -> the key in Options.limits.
+LIMIT_FLAGS = {"--memory": "memory", "--cpu-shares": "cpu-shares", "--cpushare": "cpu-shares",
+               "--cpus": "cpus", "--cpuset-cpus": "cpuset-cpus", "--cpuset": "cpuset-cpus"}
 
 
 class UsageError(Exception):
@@ -154,17 +169,21 @@ def parse_run(args, settings):
             break
         if word in ("-h", "--help"):
             return None
+        if word.startswith("-c") and "-" + word.partition("=")[0] in LIMIT_FLAGS:
+            word = "-" + word  # the book's Go spelling: -cpushare 512, -cpuset 0
         if word.startswith("--"):
             name, eq, value = word.partition("=")
             if name in ("--interactive", "--tty", "--rootless") and not eq:
                 setattr(opts, name[2:], True)
-            elif name in ("--env", "--hostname"):
+            elif name in ("--env", "--hostname") or name in LIMIT_FLAGS:
                 if not eq:
                     if not args:
                         raise UsageError("flag needs an argument: %s" % name)
                     value = args.pop(0)
                 if name == "--env":
                     opts.env.append(value)
+                elif name in LIMIT_FLAGS:
+                    opts.limits[LIMIT_FLAGS[name]] = value  # checked by cgroups.py
                 else:
                     opts.hostname = value
             elif not _log_option(word, args, settings):
@@ -177,12 +196,15 @@ def parse_run(args, settings):
                 opts.interactive = True
             elif letter == "t":
                 opts.tty = True
-            elif letter == "e":
+            elif letter in ("e", "m"):
                 if not letters:
                     if not args:
-                        raise UsageError("flag needs an argument: -e")
+                        raise UsageError("flag needs an argument: -%s" % letter)
                     letters = args.pop(0)
-                opts.env.append(letters)
+                if letter == "e":
+                    opts.env.append(letters)
+                else:
+                    opts.limits["memory"] = letters
                 letters = ""
             else:
                 raise UsageError("unknown shorthand flag: %r in %s" % (letter, word))

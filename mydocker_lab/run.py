@@ -37,8 +37,11 @@ class RunError(Exception):
 
 class Options:
     def __init__(self, command, interactive=False, tty=False, env=(), hostname=None,
-                 rootless=None):
+                 rootless=None, limits=None):
         self.command = list(command)
+        #: Resource limits as typed: {"memory": "100m", "cpu-shares": "512", "cpus": "0.5",
+        #: "cpuset-cpus": "0"}; any given -> a cgroup (cgroups.py)
+        self.limits = dict(limits or {})
         self.interactive = interactive
         self.tty = tty
         self.env = list(env)
@@ -69,9 +72,39 @@ def check_hostname(name):
 
 
 def run(opts, log_level="info", log_format="json"):
-    """Run ``opts.command`` in a new container; return its exit status."""
-    hostname = check_hostname(opts.hostname) if opts.hostname is not None \
-        else os.urandom(6).hex()
+    """Run ``opts.command`` in a new container; return its exit status.
+
+    With limits, the book's 3.2 around it: a cgroup made (limits written) before
+    the container exists, the container put in it before it gets its command,
+    and removed once it has exited.
+    """
+    container_id = os.urandom(6).hex()
+    if not opts.limits:
+        return _run(opts, container_id, None, log_level, log_format)
+    from . import cgroups  # only with limits: keeps the plain run path lean
+    try:
+        cgroup = cgroups.Cgroup(container_id, opts.limits)
+        cgroup.create()
+    except cgroups.CgroupError as err:
+        raise RunError(str(err)) from None
+    log.info("cgroup %s/%s (v%s): %s" % (cgroups.PARENT, container_id,
+                                         "+v".join(map(str, cgroup.versions)),
+                                         cgroup.describe()))
+    try:
+        code = _run(opts, container_id, cgroup, log_level, log_format)
+        kills = cgroup.oom_kills()
+        if kills:
+            log.warning("OOM: the kernel's OOM killer killed %d process%s of the container: it "
+                        "reached its memory limit (--memory %s)" % (
+                            kills, "" if kills == 1 else "es", opts.limits["memory"]))
+        return code
+    finally:
+        for path in cgroup.remove():
+            log.warning("cgroup %s is still busy: not removed" % path)
+
+
+def _run(opts, container_id, cgroup, log_level, log_format):
+    hostname = check_hostname(opts.hostname) if opts.hostname is not None else container_id
     env = container_env(opts, hostname)
     rootless = opts.rootless
     if rootless is None:
@@ -82,7 +115,7 @@ def run(opts, log_level="info", log_format="json"):
     flags = process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0)
     if rootless:
         _check_user_namespaces()
-    argv = process.init_argv(opts.command, hostname, opts.tty, log_level, log_format)
+    argv = process.init_argv(hostname, opts.tty, log_level, log_format)
 
     child_fds = []  # ours to close once the child has its copies
     if opts.tty:
@@ -100,9 +133,10 @@ def run(opts, log_level="info", log_format="json"):
             child_fds.append(stdin)
         stdio = [stdin, 1, 2]
     ready_r, ready_w = os.pipe()
-    child_fds.append(ready_w)
+    cmd_r, cmd_w = os.pipe()  # the book's 3.3: the command travels through a pipe
+    child_fds += [ready_w, cmd_r]
     try:
-        pid, go = process.new_parent_process(argv, env, stdio + [2, ready_w], flags)
+        pid, go = process.new_parent_process(argv, env, stdio + [2, ready_w, cmd_r], flags)
     except OSError as err:
         raise RunError(_explain_clone(err, rootless)) from None
     finally:
@@ -115,9 +149,20 @@ def run(opts, log_level="info", log_format="json"):
         os.write(go, b"g")
     except OSError as err:
         os.close(go)
+        os.close(cmd_w)
         os.waitpid(pid, 0)  # the child exits on the closed pipe
         raise RunError("user namespace: %s: %s" % (err.filename, err.strerror)) from None
     os.close(go)
+    if cgroup is not None:  # init now waits on the pipe: nothing has run yet
+        from .cgroups import CgroupError
+        try:
+            cgroup.add(pid)  # the book's cgroupManager.Apply(pid)
+        except CgroupError as err:
+            os.kill(pid, signal.SIGKILL)
+            os.close(cmd_w)
+            os.waitpid(pid, 0)
+            raise RunError(str(err)) from None
+    process.send_command(cmd_w, opts.command)  # ... and only now the command: go
 
     def forward(signum, _frame):
         try:

@@ -7,9 +7,17 @@ The book's ``RunContainerInitProcess``::
     argv := []string{command}
     syscall.Exec(command, argv, os.Environ())
 
+and from chapter 3.3 on it first reads the command from a pipe::
+
+    cmdArray := readUserCommand()        // ioutil.ReadAll(os.NewFile(uintptr(3), "pipe"))
+    path, err := exec.LookPath(cmdArray[0])
+
 We run as PID 1 of the new PID namespace, in new mount, UTS, IPC and network
 namespaces. In order:
 
+0. read the command from the pipe on fd 5 (``CMD_FD``) up to EOF: NUL-terminated
+   arguments, so they arrive exactly as typed (the book splits on spaces). This
+   blocks until the parent has put us in our cgroup and sent the command;
 1. make ``/`` recursively private, so that our mounts never propagate to
    the host (the book forgets this: on a systemd host ``/`` is shared and the
    host's /proc ends up replaced by the container's);
@@ -26,7 +34,7 @@ import signal
 
 from .. import linux
 from ..log import log
-from .process import LOG_FD, READY_FD
+from .process import CMD_FD, LOG_FD, READY_FD, decode_command
 
 PROC_FLAGS = linux.MS_NOEXEC | linux.MS_NOSUID | linux.MS_NODEV
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -36,10 +44,10 @@ EXIT_RUNTIME, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND = 125, 126, 127
 
 
 def main(args):
-    """``init [--hostname H] [--tty] [--log-level L] [--log-format F] -- COMMAND [ARG...]``"""
+    """``init [--hostname H] [--tty] [--log-level L] [--log-format F]``; the command on fd 5"""
     opts = {"--hostname": None, "--log-level": "info", "--log-format": "json"}
     tty = False
-    while args and args[0] != "--":
+    while args:
         if args[0] == "--tty":
             tty = True
             args = args[1:]
@@ -49,14 +57,17 @@ def main(args):
         else:
             os.write(2, b"mydocker-lab: init is internal: it is started by 'mydocker-lab run'\n")
             return EXIT_RUNTIME
-    command = args[1:]
-    if not command:
+    if not _is_open(CMD_FD):
         os.write(2, b"mydocker-lab: init is internal: it is started by 'mydocker-lab run'\n")
         return EXIT_RUNTIME
     log.fd = LOG_FD if _is_open(LOG_FD) else 2
     log.level, log.fmt = opts["--log-level"], opts["--log-format"]
 
     log.info("init come on")
+    command = read_user_command()
+    if not command:
+        log.error("no command arrived on the pipe (fd %d): the parent gave up" % CMD_FD)
+        return EXIT_RUNTIME
     log.info("command %s" % _quote(command))
     try:
         linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
@@ -74,6 +85,18 @@ def main(args):
         log.error("%s: %s (%s)" % (err.filename, err.strerror, errno.errorcode.get(err.errno, "?")))
         return EXIT_RUNTIME
     return execvpe(command, given_environment())
+
+
+def read_user_command():
+    """The book's ``readUserCommand``: read fd 5 up to EOF, then close it."""
+    chunks = []
+    while True:
+        chunk = os.read(CMD_FD, 65536)  # blocks: the barrier (see container/process.py)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(CMD_FD)
+    return decode_command(b"".join(chunks))
 
 
 def given_environment():

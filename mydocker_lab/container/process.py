@@ -11,6 +11,20 @@ sets up its file descriptors and execve()s ``/proc/self/exe`` (the Python
 interpreter) on this package's ``init``. The child is PID 1 of its new PID
 namespace from its first instruction, so after init's own execve() the
 user's command is PID 1 too.
+
+The command itself does not travel in init's argv but through a pipe (the
+book's chapter 3.3)::
+
+    readPipe, writePipe, _ := os.Pipe()
+    cmd.ExtraFiles = []*os.File{readPipe}        // fd 3 in init
+    ...
+    writePipe.WriteString(strings.Join(comArray, " "))   // run.go: sendInitCommand
+
+Ours is fd 5 (:data:`CMD_FD`; 3 and 4 were taken), and each argument is sent
+NUL-terminated (:func:`encode_command`), never joined with spaces: an argument
+can hold spaces, quotes or any byte except NUL (execve() itself forbids NUL).
+init blocks reading the pipe until the parent closes it, so the pipe doubles as
+a barrier: the parent first puts the child in its cgroup, then sends the command.
 """
 import fcntl
 import os
@@ -32,15 +46,43 @@ MAIN_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 #: File descriptors init receives beside 0, 1 and 2.
 LOG_FD = 3     # init's log lines go to the caller's stderr, never into the container's tty
 READY_FD = 4   # close-on-exec: the parent reads EOF once init has exec'd the command
+CMD_FD = 5     # the book's readPipe (its fd 3): the command, read by init up to EOF
 
 
-def init_argv(command, hostname, tty, log_level, log_format):
-    """The argument vector of the re-executed init (the book's ``/proc/self/exe init``)."""
+def init_argv(hostname, tty, log_level, log_format):
+    """The argument vector of the re-executed init (the book's ``/proc/self/exe init``).
+
+    No command in it: that comes through :data:`CMD_FD`.
+    """
     argv = [sys.executable, "-I", "-S", MAIN_PY, "init", "--hostname", hostname,
             "--log-level", log_level, "--log-format", log_format]
     if tty:
         argv.append("--tty")
-    return argv + ["--"] + list(command)
+    return argv
+
+
+def encode_command(command):
+    """argv -> bytes for the pipe: every argument followed by a NUL byte."""
+    return b"".join(os.fsencode(arg) + b"\0" for arg in command)
+
+
+def decode_command(data):
+    """The inverse of :func:`encode_command`; None if the bytes were cut short."""
+    if not data.endswith(b"\0"):
+        return None
+    return [os.fsdecode(arg) for arg in data[:-1].split(b"\0")]
+
+
+def send_command(fd, command):
+    """The book's ``sendInitCommand``: write the command and close, so init reads EOF."""
+    data = memoryview(encode_command(command))
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except BrokenPipeError:
+        pass  # init is gone already: its exit status tells why
+    finally:
+        os.close(fd)
 
 
 def new_parent_process(argv, env, fds, flags=CLONE_FLAGS):
