@@ -201,22 +201,22 @@ def find_hierarchies():
         for name in unified.controllers:
             if name in CONTROLLERS and name not in found:
                 found[name] = unified
+        found["unified"] = unified  # not a controller: for error messages
     return found
 
 
 def _why_missing(controller, hierarchies):
-    versions = {h.version for h in hierarchies.values()}
+    unified = hierarchies.get("unified")
     bound = _v1_hierarchy_number(controller)
-    if 2 in versions or not versions:
-        where = "cgroup v2 lists only: %s" % (" ".join(
-            next((h.controllers for h in hierarchies.values() if h.version == 2), [])) or
-            "nothing")
-        if bound:
-            where += ("; the kernel has it bound to a cgroup v1 hierarchy (number %d in "
-                      "/proc/cgroups) that is not mounted here" % bound)
-        return "the %s controller is not available (%s)" % (controller, where)
-    return "the %s controller is not mounted (no cgroup v1 hierarchy carries it and there is " \
-        "no cgroup v2)" % controller
+    if unified is None:
+        return "the %s controller is not mounted (no cgroup v1 hierarchy carries it and there " \
+            "is no cgroup v2)" % controller
+    why = "the %s controller is not available: cgroup v2 (%s) offers only %s" % (
+        controller, unified.mountpoint, " ".join(unified.controllers) or "nothing")
+    if bound:
+        why += (", as the kernel has %s bound to a cgroup v1 hierarchy (number %d in "
+                "/proc/cgroups) that is not mounted here" % (controller, bound))
+    return why
 
 
 def _v1_hierarchy_number(controller):

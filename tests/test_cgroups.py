@@ -1,0 +1,241 @@
+"""Resource limits (book 3.2) and the command through a pipe (3.3): real cgroups, real processes.
+
+Whatever this machine has is what is tested: cgroup v1 on a v1/v2 hybrid (the
+dev machine), v2 on a current distribution (the VM). On top of that, v2 is
+tried in a throw-away cgroup2 mount inside a throw-away mount namespace: where
+its controllers are usable, the limits must work there; where the kernel keeps
+them bound to v1 (as here), mydocker-lab must say so in one line, exit 125 and
+leave nothing behind.
+"""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import MYDOCKER, container_pid, log_lines, mydocker
+
+from mydocker_lab import cgroups
+
+#: A program that allocates (and touches) N MiB, then says so.
+ALLOCATE = [sys.executable, "-S", "-c",
+            "import sys; b = b'x' * (int(sys.argv[1]) << 20); print('allocated', len(b) >> 20)"]
+
+
+def our_cgroups():
+    """Every directory named mydocker-lab under /sys/fs/cgroup that holds a container's cgroup."""
+    found = []
+    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if os.path.basename(top) == cgroups.PARENT:
+            found += [os.path.join(top, d) for d in dirs]
+            dirs[:] = []
+    return found
+
+
+@pytest.fixture
+def no_cgroup_left():
+    before = our_cgroups()
+    yield
+    assert our_cgroups() == before
+
+
+def cgroup_line(stderr):
+    """The run's log line naming its cgroup: (name, version text, files written)."""
+    for entry in log_lines(stderr):
+        if entry["msg"].startswith("cgroup %s/" % cgroups.PARENT):
+            return entry["msg"]
+    raise AssertionError("no cgroup log line in %r" % stderr)
+
+
+# -- memory --------------------------------------------------------------------------------
+
+def test_beyond_the_memory_limit_the_oom_killer_ends_it_137(no_cgroup_left):
+    proc = mydocker("run", "-m", "30m", *ALLOCATE, "200")
+    assert proc.returncode == 137, proc.stderr
+    assert b"allocated" not in proc.stdout
+    oom = [e for e in log_lines(proc.stderr) if "OOM" in e["msg"]]
+    assert len(oom) == 1 and oom[0]["level"] == "warning", proc.stderr
+    assert "--memory 30m" in oom[0]["msg"]
+
+
+def test_within_the_memory_limit_it_runs(no_cgroup_left):
+    proc = mydocker("run", "--memory", "100m", *ALLOCATE, "20")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"allocated 20\n"
+    assert not [e for e in log_lines(proc.stderr) if "OOM" in e["msg"]]
+    msg = cgroup_line(proc.stderr)
+    assert ("memory.max=104857600" in msg) or ("memory.limit_in_bytes=104857600" in msg), msg
+
+
+def test_the_command_runs_in_its_cgroup_from_the_start(no_cgroup_left):
+    """The pipe is the barrier: the command's very first look at itself finds the cgroup."""
+    proc = mydocker("run", "-m", "50m", "cat", "/proc/self/cgroup")
+    assert proc.returncode == 0, proc.stderr
+    name = cgroup_line(proc.stderr).split()[1]  # mydocker-lab/<id>
+    lines = proc.stdout.decode().splitlines()
+    memory = [line for line in lines if line.split(":")[1] in ("memory", "")
+              and line.endswith("/" + name)]
+    assert memory, lines
+
+
+def test_the_limit_is_in_place_while_it_runs_and_the_cgroup_goes_after_sigkill(
+        no_cgroup_left):
+    parent = subprocess.Popen(MYDOCKER + ["run", "-m", "64m", "sleep", "30"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        pid = container_pid(parent.pid, "sleep")
+        path = _memory_cgroup_dir(pid)
+        assert os.path.basename(os.path.dirname(path)) == cgroups.PARENT
+        limit = "memory.max" if os.path.exists(os.path.join(path, "memory.max")) \
+            else "memory.limit_in_bytes"
+        with open(os.path.join(path, limit)) as f:
+            assert f.read().strip() == str(64 << 20)
+        os.kill(pid, signal.SIGKILL)  # from the host, as `docker kill` would
+        _, err = parent.communicate(timeout=10)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+    assert parent.returncode == 137
+    assert not os.path.exists(path)
+    assert not [e for e in log_lines(err) if "OOM" in e["msg"]]  # killed, but not for memory
+
+
+def _memory_cgroup_dir(pid):
+    with open("/proc/%d/cgroup" % pid) as f:
+        entries = [line.rstrip("\n").split(":", 2) for line in f]
+    hierarchies = cgroups.find_hierarchies()
+    memory = hierarchies["memory"]
+    for number, names, path in entries:
+        if (memory.version == 1 and "memory" in names.split(",")) or \
+                (memory.version == 2 and number == "0"):
+            return memory.path(path)
+    raise AssertionError(entries)
+
+
+# -- cpu -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cpus", ["0", "1", "0-1"])
+def test_cpuset_is_what_the_command_sees(cpus, no_cgroup_left):
+    if max(cgroups.parse_cpu_list(cpus)) >= os.cpu_count():
+        pytest.skip("needs %s CPUs; this machine has %d" % (cpus, os.cpu_count()))
+    proc = mydocker("run", "--cpuset-cpus", cpus, "grep", "Cpus_allowed_list", "/proc/self/status")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().split() == ["Cpus_allowed_list:", cpus]
+
+
+def test_the_books_flag_names_work_too(no_cgroup_left):
+    proc = mydocker("run", "-cpushare", "512", "-cpuset", "0", "--cpus=0.5", "true")
+    assert proc.returncode == 0, proc.stderr
+    msg = cgroup_line(proc.stderr)
+    if "cpu.weight" in msg:  # v2
+        assert "cpu.weight=20" in msg and "cpu.max=50000 100000" in msg, msg
+    else:
+        assert "cpu.shares=512" in msg and "cpu.cfs_quota_us=50000" in msg, msg
+    assert "cpuset.cpus=0" in msg and "cpuset.mems=" in msg, msg
+
+
+def test_cpu_shares_to_weight_is_runcs_mapping():
+    assert [cgroups.shares_to_weight(s) for s in (2, 512, 1024, 262144)] == [1, 20, 39, 10000]
+
+
+# -- bad values ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flags, words", [
+    (["-m", "abc"], "invalid value 'abc' for --memory"),
+    (["-m", "1k"], "the minimum is 6m"),
+    (["--cpuset", "99"], "CPU 99 not available here"),
+    (["--cpuset-cpus", "1-0"], "want CPU numbers"),
+    (["--cpus", "0"], "the range is 0.01"),
+    (["--cpus", "nan"], "the range is 0.01"),
+    (["--cpu-shares", "many"], "want a whole number"),
+])
+def test_a_limit_that_cannot_be_applied_is_one_line_and_125(flags, words, no_cgroup_left):
+    proc = mydocker("run", *flags, "true")
+    assert proc.returncode == 125
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert words in lines[0] and log_lines(proc.stderr)[0]["level"] == "error"
+
+
+def test_a_missing_value_is_a_usage_error():
+    proc = mydocker("run", "-m")
+    assert proc.returncode == 125
+    assert proc.stderr.decode().splitlines() == [
+        "mydocker-lab: flag needs an argument: -m (see 'mydocker-lab run --help')"]
+
+
+# -- cgroup v2, in a throw-away mount ---------------------------------------------------------
+
+V2_SETUP = ("umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && "
+            "cat /sys/fs/cgroup/cgroup.controllers >&2 && exec \"$@\"")
+
+
+def in_pure_v2(*args):
+    """mydocker-lab ARGS in a mount namespace where /sys/fs/cgroup is cgroup2 only, as on a
+    current distribution; the namespace (and the mounts) vanish with the process."""
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                           V2_SETUP, "sh"] + MYDOCKER + list(args),
+                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_cgroup_v2_in_a_throw_away_mount(host_unchanged, no_cgroup_left):
+    proc = in_pure_v2("run", "-m", "30m", *ALLOCATE, "200")
+    controllers, *log = proc.stderr.decode().splitlines()
+    if "memory" in controllers.split():  # a kernel that lets v2 have it: the real thing
+        assert proc.returncode == 137, proc.stderr
+        assert "(v2)" in cgroup_line("\n".join(log).encode())
+        assert any("OOM" in e["msg"] for e in log_lines("\n".join(log).encode()))
+        within = in_pure_v2("run", "-m", "100m", "--cpus", "0.5", *ALLOCATE, "20")
+        assert within.returncode == 0 and within.stdout == b"allocated 20\n", within.stderr
+    else:  # here: memory stays bound to its v1 hierarchy, whatever we mount
+        assert proc.returncode == 125, proc.stderr
+        assert len(log) == 1, log
+        assert "the memory controller is not available: cgroup v2 (/sys/fs/cgroup)" in log[0]
+        with open("/proc/cgroups") as f:
+            bound = [line.split()[1] for line in f if line.startswith("memory\t")]
+        if bound and bound[0] != "0":
+            assert "bound to a cgroup v1 hierarchy (number %s" % bound[0] in log[0]
+
+
+# -- the pipe (book 3.3) ---------------------------------------------------------------------
+
+def test_argv_survives_the_pipe_exactly(no_cgroup_left):
+    args = ["a b", "it's", '"quoted"', "", "  ", "ünïcødé ✔", "new\nline", "tab\there",
+            "$HOME", "*", "-m", "--", os.fsdecode(b"\xff\xfe not utf-8")]
+    show = "import os, sys; sys.stdout.buffer.write(repr([os.fsencode(a) for a in sys.argv[1:]]).encode())"
+    for limits in ([], ["-m", "100m"]):
+        proc = mydocker("run", *limits, sys.executable, "-S", "-c", show, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.decode() == repr([os.fsencode(a) for a in args])
+
+
+def test_a_command_larger_than_the_pipe_buffer():
+    args = ["%04d" % i + "x" * 200 for i in range(1000)]  # 205 kB: three times a pipe's 64 kB
+    proc = mydocker("run", sys.executable, "-S", "-c",
+                    "import sys; print(len(sys.argv) - 1, sys.argv[-1][:4])", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"1000 0999\n"
+
+
+def test_init_argv_no_longer_carries_the_command():
+    from mydocker_lab.container import process
+    argv = process.init_argv("box", False, "info", "json")
+    assert argv[-1] == "json" and "--" not in argv
+    assert process.decode_command(process.encode_command(["a b", ""])) == ["a b", ""]
+    assert process.decode_command(b"cut sho") is None
+
+
+def test_init_alone_refuses_to_start():
+    proc = mydocker("init", "--hostname", "x")  # no pipe on fd 5: not started by run
+    assert proc.returncode == 125
+    assert b"init is internal" in proc.stderr
+
+
+def test_plain_run_does_not_import_cgroups():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "mydocker_lab", "run",
+                           "true"], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0
+    assert b"mydocker_lab.cgroups" not in proc.stderr
