@@ -140,3 +140,17 @@ class Stack(_Rich):
         return "".join('<div style="margin:6px 0">%s</div>' % (
             p.html() if isinstance(p, _Rich) else "<pre>%s</pre>" % html.escape(str(p)))
             for p in self.parts)
+
+
+class Pre(_Rich):
+    """Preformatted text (a command's output) with an optional title."""
+
+    def __init__(self, body, title=None):
+        self.body, self.title = str(body).rstrip("\n"), title
+
+    def text(self):
+        return self.body if not self.title else "%s\n%s" % (self.title, self.body)
+
+    def html(self):
+        title = "<b>%s</b>" % html.escape(self.title) if self.title else ""
+        return '%s<pre style="margin:4px 0">%s</pre>' % (title, html.escape(self.body))

@@ -1,0 +1,225 @@
+"""Notebook 03 (execve replaces init): experiments, the explorer and the exercise checkers.
+
+Every experiment runs on the target through a probe
+(``mydocker_lab/lab/probes/execve.py``); this module only asks and shows.
+"""
+import html
+import shlex
+
+from .display import _Rich, Note, Pre, SideBySide, Stack, Table, Verdict
+from .probes.execve import CASES, LEAVE, ORPHAN, SELF_TERM
+from .targets import get_target
+
+__all__ = ["CASES", "before_after", "no_return", "explore", "explorer", "pid1_rules",
+           "check_exit_codes", "check_pid1_argv"]
+
+
+def _cmdline(argv):
+    return shlex.join(argv)
+
+
+def _target(target):
+    return target or get_target()
+
+
+class BeforeAfter(_Rich):
+    """Rows of (field, "same"/"NEW", "old → new"); no column depends on a path's length."""
+
+    def __init__(self, title, rows):
+        self.title, self.rows = title, rows
+
+    def text(self):
+        return "\n".join([self.title] + ["%-8s %-4s  %s" % tuple(r) for r in self.rows])
+
+    def html(self):
+        def row(key, same, change):
+            color = "#2e7d32" if same == "same" else "#d9822b"
+            return ('<tr><td><b>%s</b></td><td style="color:%s">%s</td><td style="text-align:'
+                    'left"><code>%s</code></td></tr>' % (key, color, same,
+                                                          html.escape(change)))
+        return ('<table><caption style="text-align:left">%s</caption>%s</table>'
+                % (html.escape(self.title), "".join(row(*r) for r in self.rows)))
+
+
+# -- 1. same process, new program ---------------------------------------------------------
+def before_after(target=None):
+    """Fork a child that reports itself, then execve()s /bin/sh which reports again."""
+    result = _target(target).probe("exec-image")
+    before, after = result["before"], result["after"]
+    rows = []
+    for key in ("pid", "ppid", "exe", "cmdline"):
+        old, new = before[key], after[key]
+        if key == "cmdline":
+            old, new = _cmdline(old), _cmdline(new)
+        rows.append([key, "same" if old == new else "NEW", "%s → %s" % (old, new)])
+    same = before["pid"] == after["pid"] and before["ppid"] == after["ppid"]
+    return Stack(
+        BeforeAfter("before execve: the forked Python child → after execve: /bin/sh", rows),
+        Verdict(same and before["exe"] != after["exe"],
+                "same process (same PID, same parent), new program: %s instead of %s"
+                % (after["exe"], "the Python interpreter")))
+
+
+def no_return(target=None):
+    """execve() of a program that exists, and of one that does not: does the next line run?"""
+    target = _target(target)
+    rows = []
+    for path in ("/bin/sh", "/no/such/file"):
+        result = target.probe("exec-image", path)
+        if result["returned"]:
+            what = "returned -1, errno %s: the next Python line ran" % result["returned"]
+        else:
+            what = "did not return: the Python code after it is gone"
+        rows.append([path, what, str(result["status"])])
+    return Table(["execve(path, ...)", "what happened", "child's exit status"], rows)
+
+
+# -- 2. the explorer: what execve does with each kind of command ----------------------------
+EXPLAIN = {
+    "a program in PATH": "init finds echo in PATH (/usr/bin/echo), execve() succeeds and "
+                         "never returns: echo is now PID 1, and its exit status is the "
+                         "container's.",
+    "a program that is not there": "Every directory of PATH answers ENOENT: init reports "
+                                   "'not found' and exits 127, like a shell and docker.",
+    "a path that does not exist": "A name with a / is not searched in PATH: execve() says "
+                                  "ENOENT at once, exit 127.",
+    "a directory": "execve() on a directory: EACCES (it is not a regular file). Found but "
+                   "cannot be executed: 126.",
+    "a file without the x bit": "The file exists but has no execute permission: EACCES, 126. "
+                                "(chmod +x would fix it.)",
+    "a script without #! line": "The kernel knows ELF binaries and '#!' scripts only: "
+                                "ENOEXEC, 126. (Shells and glibc's execvp() quietly retry "
+                                "with /bin/sh; execve() itself and Go's syscall.Exec do not.)",
+    "a script with #!/bin/sh": "The kernel reads '#!/bin/sh' and runs /bin/sh with the "
+                               "script's path as argument: it works.",
+    "a command that fails": "execve() succeeds; the program itself exits 3, and mydocker-lab "
+                            "run passes that status on.",
+}
+
+
+def _case_view(name, result):
+    rows = [["argv", _cmdline(result["argv"])],
+            ["execve() says", result["execve"] or "nothing: it did not return (success)"],
+            ["mydocker-lab run exit code", str(result["exit"])],
+            ["runtime's error log", "; ".join(result["errors"]) or "-"],
+            ["container's output", result["stdout"].rstrip("\n") or "-"]]
+    return Stack(Table(["", name], rows), Note(EXPLAIN[name]))
+
+
+def explore(case="a program that is not there", target=None):
+    """Run one case of CASES on the target, through a bare execve() and through mydocker-lab run."""
+    result = _target(target).probe("exec-case", case)[case]
+    return _case_view(case, result)
+
+
+def explorer(target=None):
+    """An ipywidgets explorer: pick a kind of command, see what execve() and the runtime do."""
+    from ipywidgets import Dropdown, interactive
+    return interactive(lambda case: explore(case, target),
+                       case=Dropdown(options=list(CASES), value="a program that is not there",
+                                     description="command"))
+
+
+# -- 3. why PID 1 matters --------------------------------------------------------------------
+def _status(code):
+    if code < 0:
+        return "killed by signal %d (a shell reports %d)" % (-code, 128 - code)
+    return "exit status %d" % code
+
+
+def pid1_rules(target=None):
+    """The kernel's three rules for a namespace's init, each shown for real."""
+    result = _target(target).probe("pid1")
+    sig, orphan, leave = result["signal"], result["orphan"], result["leave"]
+
+    def shown(run):
+        return "%s\n-> %s" % (run["stdout"].rstrip("\n"), _status(run["exit"]))
+    signal_view = SideBySide(shown(sig["host"]), shown(sig["container"]),
+                             "host: sh -c '...' (an ordinary process)",
+                             "container: the same sh, as PID 1")
+    gone = not leave["sleep_left_on_host"]
+    return Stack(
+        Note("1. Signals. The script: " + SELF_TERM),
+        signal_view,
+        Note("2. Orphans. The script: %s (the subshell exits at once; its child sleep "
+             "is an orphan):" % ORPHAN),
+        Pre(orphan["stdout"], "container: ps inside"),
+        Note("3. When PID 1 ends. The script: " + LEAVE),
+        SideBySide("mydocker-lab run returned %s\n`sleep 29.5` still running on the host: %s"
+                   % ("in under a second" if leave["seconds"] < 1 else
+                      "after %.1f s" % leave["seconds"], "no" if gone else "YES"),
+                   "%s\n-> %s" % (leave["stdout"].rstrip("\n"), _status(leave["exit"])),
+                   "host", "container"))
+
+
+# -- exercises --------------------------------------------------------------------------------
+#: The cases of the exit-code exercise.
+PREDICT = ["a program that is not there", "a directory", "a script without #! line",
+           "a command that fails"]
+
+
+def check_exit_codes(prediction, target=None):
+    """Exercise: predict ``mydocker-lab run``'s exit code for each case; runs them to check."""
+    if not isinstance(prediction, dict) or set(prediction) != set(PREDICT):
+        return Verdict(False, "give a dict with exactly these keys: %s" % ", ".join(PREDICT),
+                       hint="copy the dict from the exercise cell and replace each ...")
+    missing = [k for k, v in prediction.items() if not isinstance(v, int)]
+    if missing:
+        return Verdict(False, "%d of %d predictions are still missing"
+                       % (len(missing), len(PREDICT)),
+                       hint="replace each ... with a whole number (an exit status, 0-255)")
+    results = _target(target).probe("exec-case", *PREDICT)
+    rows, wrong = [], []
+    for name in PREDICT:
+        real = results[name]["exit"]
+        rows.append([name, str(prediction[name]), str(real),
+                     "✔" if prediction[name] == real else "✘"])
+        if prediction[name] != real:
+            wrong.append(name)
+    table = Table(["command", "you said", "mydocker-lab run said", ""], rows).text()
+    if not wrong:
+        return Verdict(True, "all %d exit codes predicted" % len(PREDICT), details=table)
+    hints = {"a program that is not there": "not found is 127 (docker, sh, bash agree)",
+             "a directory": "found but cannot be executed (EACCES) is 126",
+             "a script without #! line": "execve() answers ENOEXEC: found, but cannot be "
+                                         "executed",
+             "a command that fails": "execve() worked: the status is the program's own"}
+    return Verdict(False, "%d of %d wrong" % (len(wrong), len(PREDICT)), details=table,
+                   hint="; ".join(hints[w] for w in wrong))
+
+
+def _nul(text):
+    return text.replace("\0", "␀")
+
+
+def check_pid1_argv(argv, target=None):
+    """Exercise: an argv that makes the container print the cmdline of its own PID 1.
+
+    Runs ``mydocker-lab run --hostname lab ARGV`` on the target. Right when the
+    output is PID 1's cmdline, i.e. the argv itself: init execve'd it, so PID 1
+    *is* the command.
+    """
+    if not (isinstance(argv, (list, tuple)) and argv and all(isinstance(a, str) for a in argv)):
+        return Verdict(False, "argv must be a non-empty list of strings",
+                       hint="e.g. [\"some-program\", \"some-argument\"]: no shell parses it")
+    result = _target(target).probe("exec-run", *argv)
+    out = result["stdout"]
+    details = "ran: mydocker-lab run %s\nexit %d, printed: %s" % (
+        _cmdline(argv), result["exit"], _nul(out.rstrip("\n")) or "(nothing)")
+    if result["exit"] in (126, 127):
+        return Verdict(False, "the container could not start your command", details=details,
+                       hint="; ".join(result["errors"]) or "check the program's name")
+    printed = out.rstrip("\n").rstrip("\0").split("\0")
+    if printed == list(argv) or out.strip() == " ".join(argv):
+        return Verdict(True, "PID 1's cmdline is your own argv: init became your command",
+                       details=details)
+    if "/proc/self" in " ".join(argv):
+        hint = ("/proc/self is the process that opens it (here the reader, not PID 1): "
+                "name PID 1 itself")
+    elif "cmdline" not in " ".join(argv):
+        hint = "the kernel shows a process's argv in /proc/<pid>/cmdline"
+    else:
+        hint = ("read /proc/1/cmdline from PID 1 itself: which process is PID 1 once "
+                "init has called execve()?")
+    return Verdict(False, "that is not PID 1's cmdline (%s)" % _cmdline(argv),
+                   details=details, hint=hint)
