@@ -1,0 +1,361 @@
+"""Notebook 01 (namespaces): host-vs-container views, a namespace diagram, the explorer
+and the exercise checkers.
+
+Every Linux-level step runs on the target as a child process (a probe, a
+``mydocker-lab run`` container or a command); this module only starts them
+and shapes what they report for display.
+"""
+import html
+import json
+import shlex
+
+from .display import SideBySide, Table, Verdict, _Rich
+from .probes.namespaces import ALL_KINDS, CHILD_HOSTNAME, KINDS, SHM_KEY
+from .targets import TargetError, get_target
+
+#: What each namespace isolates (the diagram's and the tables' wording).
+WHAT = {"uts": "hostname", "pid": "process IDs", "mnt": "mount table",
+        "net": "network devices", "ipc": "System V IPC, message queues",
+        "user": "user and group IDs", "cgroup": "cgroup root", "time": "boot/monotonic clocks"}
+#: The same, short enough for the picture.
+SHORT = {"uts": "hostname", "pid": "process IDs", "mnt": "mounts", "net": "network",
+         "ipc": "IPC", "user": "user IDs", "cgroup": "cgroups", "time": "clocks"}
+#: The book's Cloneflags (container/container_process.go), as namespace names.
+BOOK_KINDS = ("uts", "pid", "mnt", "net", "ipc")
+CLONE_NAMES = {"uts": "CLONE_NEWUTS", "pid": "CLONE_NEWPID", "mnt": "CLONE_NEWNS",
+               "net": "CLONE_NEWNET", "ipc": "CLONE_NEWIPC", "user": "CLONE_NEWUSER",
+               "cgroup": "CLONE_NEWCGROUP"}
+#: The hostname the notebook's containers get (a fixed one keeps outputs stable).
+HOSTNAME = "lab"
+
+
+class Stack(_Rich):
+    """Display objects (or strings) one below the other."""
+
+    def __init__(self, *parts):
+        self.parts = [p for p in parts if p is not None]
+
+    def text(self):
+        return "\n\n".join(p.text() if isinstance(p, _Rich) else str(p) for p in self.parts)
+
+    def html(self):
+        return "".join('<div style="margin:6px 0">%s</div>' % (
+            p.html() if isinstance(p, _Rich) else "<b>%s</b>" % html.escape(str(p)))
+            for p in self.parts)
+
+
+class Html(_Rich):
+    """Ready-made HTML (e.g. an SVG picture) with a plain-text twin."""
+
+    def __init__(self, markup, text):
+        self.markup, self._text = markup, text
+
+    def text(self):
+        return self._text
+
+    def html(self):
+        return self.markup
+
+
+# -- running things on the target -------------------------------------------------------
+def _target(target):
+    return target or get_target()
+
+
+def container(target, command, *options):
+    """``mydocker-lab run --hostname lab [OPTIONS] COMMAND``; CompletedProcess."""
+    return _target(target).run_container(list(command), "--log-level", "error",
+                                         "--hostname", HOSTNAME, *options)
+
+
+def transcript(commands, where="host", target=None):
+    """Run each shell command (a string) on the host or in a new container; show it
+    like a terminal: ``$ command`` then what it printed (stdout and stderr)."""
+    target = _target(target)
+    lines = []
+    for command in commands:
+        argv = ["sh", "-c", command + " 2>&1"]
+        proc = container(target, argv) if where == "container" else target.run(argv)
+        lines.append("$ " + command)
+        lines += proc.stdout.rstrip("\n").splitlines()
+    return "\n".join(lines)
+
+
+def side_by_side(host_commands, container_commands, target=None):
+    """The host's transcript beside a container's (each command in a fresh container
+    by ``mydocker-lab run --hostname lab``). The containers run first, so the host's
+    commands show what is left on the host afterwards."""
+    inside = transcript(container_commands, "container", target)
+    return SideBySide(transcript(host_commands, "host", target), inside,
+                      "host", "container (mydocker-lab run)")
+
+
+def ns_links(where="host", target=None):
+    """``{"uts": "uts:[4026531838]", ...}`` of a process on the host or in a container."""
+    target = _target(target)
+    if where == "host":
+        return target.probe("ns-links")
+    proc = container(target, [target.python, "-m", "mydocker_lab.lab.probes", "ns-links"])
+    if proc.returncode != 0:
+        raise TargetError("the container failed (exit %d): %s" % (proc.returncode,
+                                                                  proc.stderr.strip()))
+    return json.loads(proc.stdout)
+
+
+def default_interface(target=None):
+    """The name of the host's network device that carries the default route (eth0 here)."""
+    proc = _target(target).run(["cat", "/proc/net/route"], check=True)
+    for line in proc.stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 2 and fields[1] == "00000000":
+            return fields[0]
+    return "lo"
+
+
+# -- host vs container: which namespaces are new ---------------------------------------
+class NsComparison(Stack):
+    """The namespaces of a host process beside a container's: same or NEW."""
+
+    def __init__(self, host, child, left="host", right="container"):
+        self.host, self.child, self.left, self.right = host, child, left, right
+        kinds = [k for k in ALL_KINDS if k in host and k in child]
+        self.shared = {k: host[k] == child[k] for k in kinds}
+        rows = [[k, WHAT[k], host[k], child[k], "same" if self.shared[k] else "NEW"]
+                for k in kinds]
+        super().__init__(Table(["namespace", "isolates", left, right, right + "'s is"], rows),
+                         diagram(self.shared, left + " process", right + " process"))
+
+    @property
+    def new(self):
+        return [k for k, same in self.shared.items() if not same]
+
+
+def compare_namespaces(target=None):
+    """Read /proc/self/ns of a host process and of a ``mydocker-lab run`` container."""
+    return NsComparison(ns_links("host", target), ns_links("container", target))
+
+
+# -- the picture -------------------------------------------------------------------------
+_BLUE, _ORANGE, _GREY = "#4a7ebb", "#d9822b", "#8a8f98"
+
+
+def diagram(shared, left="host process", right="container process"):
+    """An SVG: one row per namespace kind. A shared namespace is one wide box around both
+    processes; a new one is two boxes, the right one orange. Deterministic."""
+    kinds = [k for k in ALL_KINDS if k in shared]
+    row, top, width = 34, 58, 620
+    col = (150, 390)  # left edges of the two process columns
+    height = top + row * len(kinds) + 12
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+             'viewBox="0 0 %d %d" font-family="sans-serif" font-size="13" '
+             'role="img" aria-label="namespaces of two processes">' % (width, height, width,
+                                                                      height)]
+    for x, name, color in ((col[0], left, _BLUE), (col[1], right, _ORANGE)):
+        parts.append('<circle cx="%d" cy="22" r="9" fill="%s"/>' % (x + 14, color))
+        parts.append('<text x="%d" y="27" font-weight="bold" fill="%s">%s</text>'
+                     % (x + 30, color, html.escape(name)))
+    for i, kind in enumerate(kinds):
+        y = top + i * row
+        parts.append('<text x="8" y="%d" font-weight="bold">%s</text>' % (y + 18, kind))
+        parts.append('<text x="66" y="%d" font-size="11" fill="%s">%s</text>'
+                     % (y + 18, _GREY, html.escape(SHORT[kind])))
+        if shared[kind]:
+            parts.append('<rect x="%d" y="%d" width="%d" height="26" rx="8" fill="%s" '
+                         'fill-opacity="0.12" stroke="%s"/>' % (col[0], y, width - col[0] - 10,
+                                                                _GREY, _GREY))
+            parts.append('<text x="%d" y="%d" text-anchor="middle" fill="#444">one %s namespace,'
+                         ' shared by both</text>' % ((col[0] + width - 10) // 2, y + 18, kind))
+        else:
+            for x, color, label in ((col[0], _BLUE, "the host's"), (col[1], _ORANGE, "NEW")):
+                parts.append('<rect x="%d" y="%d" width="220" height="26" rx="8" fill="%s" '
+                             'fill-opacity="0.15" stroke="%s" stroke-width="2"/>'
+                             % (x, y, color, color))
+                parts.append('<text x="%d" y="%d" text-anchor="middle" fill="%s" '
+                             'font-weight="bold">%s %s</text>' % (x + 110, y + 18, color,
+                                                                   label, kind))
+    parts.append("</svg>")
+    text = ["%-8s %-22s %-22s" % ("", left, right)]
+    for kind in kinds:
+        if shared[kind]:
+            text.append("%-8s [%s]" % (kind, ("one namespace, shared by both").center(43)))
+        else:
+            text.append("%-8s [%s] [%s]" % (kind, "the host's".center(20), "NEW".center(20)))
+    return Html("".join(parts), "\n".join(text))
+
+
+# -- the explorer -------------------------------------------------------------------------
+def flags_text(kinds):
+    """``CLONE_NEWUTS | CLONE_NEWPID = 0x24000000`` for a list of namespace names."""
+    from .. import linux
+    value = 0
+    for kind in kinds:
+        value |= linux.NAMESPACE_FLAGS[kind]
+    names = " | ".join(CLONE_NAMES[k] for k in KINDS if k in kinds) or "(no flags)"
+    return "%s = %#010x" % (names, value)
+
+
+def describe(kinds):
+    """One line: the namespaces a child gets, as clone flags."""
+    if not kinds:
+        return "child in no new namespace: it shares all of the parent's (flags 0)"
+    note = "  (the book's Cloneflags)" if set(kinds) == set(BOOK_KINDS) else ""
+    return "child in new namespaces: %s%s" % (flags_text(kinds), note)
+
+
+def run_explore(kinds, target=None):
+    """Run the experiment (probe ``ns-explore``) on the target; its raw report."""
+    kinds = [k for k in KINDS if k in kinds]
+    return _target(target).probe("ns-explore", ",".join(kinds))
+
+
+class Exploration(Stack):
+    """What a child in the namespaces ``kinds`` saw, beside its parent (the host)."""
+
+    def __init__(self, report):
+        self.report = report
+        kinds, parent, child = report["kinds"], report["parent"], report["child"]
+        own = {k: parent["ns"][k] != child["ns"][k] for k in ALL_KINDS
+               if k in parent["ns"] and k in child["ns"]}
+        self.own = own
+
+        def iso(kind):
+            return "✔ own" if own[kind] else "✘ shared"
+
+        before, after = parent["hostname_before"], parent["hostname_after"]
+        host_name = after if after == before else "%s (the child renamed it!)" % after
+        child_name = child["hostname"] + ("" if child["sethostname"] == "ok"
+                                          else " (sethostname: %s)" % child["sethostname"])
+        child_pid = "PID %d" % child["pid"]
+        mount = ("mounted it" if child["mount"] == "ok" else "mount: %s" % child["mount"])
+        parent_mount = ("sees the child's tmpfs!" if parent["mount_seen"]
+                        else "sees no mount there")
+        ifaces = ("only lo" if child["ifaces"] == ["lo"]
+                  else "the host's" if child["ifaces"] == parent["ifaces"]
+                  else ", ".join(child["ifaces"]))
+        uid = child["uid"]
+        uid_text = "uid %d%s" % (uid, " (nobody): uid_map is empty" if uid == 65534
+                                 and not child["uid_map"] else " (root)" if uid == 0 else "")
+        rows = [
+            ["uts", "sethostname(%r)" % CHILD_HOSTNAME, child_name, host_name, iso("uts")],
+            ["pid", "getpid()", child_pid, "calls it PID %d" % parent["child_pid"],
+             iso("pid")],
+            ["mnt", "mount tmpfs on /tmp/scratch", mount, parent_mount, iso("mnt")],
+            ["net", "list network devices", ifaces, "the host's", iso("net")],
+            ["ipc", "shmget(%#x) made by parent" % SHM_KEY,
+             "sees it" if child["shm_seen"] else "cannot see it", "made it", iso("ipc")],
+            ["user", "geteuid()", uid_text, "uid %d (root)" % parent["uid"], iso("user")],
+        ]
+        super().__init__(
+            describe(kinds),
+            diagram({k: not own[k] for k in KINDS}, "parent (the host)", "child"),
+            Table(["ns", "the child tries", "child sees", "parent (the host) sees",
+                   "child's namespace"], rows))
+
+
+def explore(uts=False, pid=False, mnt=False, net=False, ipc=False, user=False, target=None):
+    """The explorer's function: tick namespaces, see what a child in them sees."""
+    chosen = dict(uts=uts, pid=pid, mnt=mnt, net=net, ipc=ipc, user=user)
+    return Exploration(run_explore([k for k in KINDS if chosen[k]], target))
+
+
+def explorer(target=None, **initial):
+    """An ipywidgets explorer: one checkbox per namespace; ``.result`` is the Exploration."""
+    from ipywidgets import Checkbox, fixed, interactive
+    boxes = {k: Checkbox(value=bool(initial.get(k, False)), description="%s (%s)"
+                         % (k, WHAT[k].split(",")[0]), indent=False) for k in KINDS}
+    return interactive(explore, target=fixed(target), **boxes)
+
+
+# -- exercises ----------------------------------------------------------------------------
+def check_own_hostname(answer, target=None):
+    """Exercise 1: ``answer`` is a shell command that starts a child with its own hostname
+    (any name but the host's) and prints that hostname last, leaving the host's alone.
+
+    It runs inside a throw-away UTS namespace (standing for the host), so a wrong answer
+    cannot rename your machine; the checker then compares the hostnames.
+    """
+    target = _target(target)
+    host = target.run(["hostname"], check=True).stdout.strip()
+    script = 'sh -c "$1"; status=$?; echo "@@status=$status"; echo "@@host=$(hostname)"'
+    proc = target.run(["unshare", "--uts", "sh", "-c", script, "sh", str(answer)],
+                      timeout=30)
+    if proc.returncode != 0 or "@@host=" not in proc.stdout:
+        return Verdict(False, "the checker could not run your command (unshare failed)",
+                       details=proc.stderr.strip())
+    out, _, tail = proc.stdout.rpartition("@@status=")
+    status = int(tail.split("\n", 1)[0])
+    host_after = tail.split("@@host=", 1)[1].strip()
+    printed = out.strip().splitlines()[-1].strip() if out.strip() else ""
+    shown = "$ %s\n%s" % (answer, (out + proc.stderr).strip())
+    if host_after != host:
+        return Verdict(False, "that renamed the host to %r (we ran it in a throw-away "
+                       "namespace, so your machine is still %r)" % (host_after, host),
+                       "the child needs its own UTS namespace: start it with "
+                       "`unshare --uts ...` (or `mydocker-lab run`)", shown)
+    if status != 0:
+        return Verdict(False, "your command failed (exit status %d)" % status,
+                       "run it in a terminal first; `unshare --uts sh -c '...'` runs a "
+                       "small script in a child with its own hostname", shown)
+    if not printed:
+        return Verdict(False, "your command printed nothing",
+                       "end the child's script with `hostname`, so it prints its own name",
+                       shown)
+    if printed == host:
+        return Verdict(False, "the child is still called %r, like the host" % host,
+                       "inside the child, set a new name (`hostname NAME`), then print it",
+                       shown)
+    return Verdict(True, "the child is called %r and the host is still %r" % (printed, host),
+                   details=shown)
+
+
+def check_host_network(kinds, target=None):
+    """Exercise 2: the namespaces of ``docker run --network host`` (with the book's other
+    namespaces): everything the book isolates except the network; no user namespace.
+
+    Runs the explorer's experiment with ``kinds`` and checks what the child saw.
+    """
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        return Verdict(False, "unknown namespace name %s" % ", ".join(map(repr, unknown)),
+                       "use the names of the explorer: %s" % ", ".join(KINDS))
+    kinds = [k for k in KINDS if k in kinds]
+    report = run_explore(kinds, target)
+    parent, child = report["parent"], report["child"]
+    problems = []
+    if child["pid"] != 1:
+        problems.append(("the child is not PID 1: it can see (and signal) the host's "
+                         "processes", "pid"))
+    if parent["hostname_after"] != parent["hostname_before"]:
+        problems.append(("the child's sethostname renamed the host", "uts"))
+    elif child["sethostname"] != "ok":
+        problems.append(("the child may not set its hostname (%s)" % child["sethostname"],
+                         "uts"))
+    if parent["mount_seen"]:
+        problems.append(("the child's mount showed up on the host", "mnt"))
+    elif child["mount"] != "ok":
+        problems.append(("the child may not mount (%s)" % child["mount"], "mnt"))
+    if child["shm_seen"]:
+        problems.append(("the child sees the host's shared memory", "ipc"))
+    if child["ifaces"] != parent["ifaces"]:
+        problems.append(("the child sees %s, not the host's network devices"
+                         % ", ".join(child["ifaces"]), "net"))
+    if child["uid"] != parent["uid"]:
+        problems.append(("the child is uid %d, not the host's root: a user namespace "
+                         "without a uid map" % child["uid"], "user"))
+    details = describe(kinds)
+    if not problems:
+        return Verdict(True, "that is --network host: own hostname, PIDs, mounts and IPC; "
+                       "the host's network", details=details)
+    details += "\n" + "\n".join("- " + p for p, _ in problems)
+    first = problems[0][1]
+    hint = {"net": "with --network host the container keeps the host's network namespace",
+            "user": "the book's container has no user namespace: root inside is root outside",
+            }.get(first, "the child needs its own %s namespace (%s)" % (first, WHAT[first]))
+    return Verdict(False, "%d thing%s not right" % (len(problems),
+                                                    "s" if len(problems) > 1 else ""),
+                   hint, details)
+
+
+def quote(argv):
+    """A command line as one would type it."""
+    return " ".join(shlex.quote(a) for a in argv)

@@ -1,0 +1,158 @@
+"""Notebook 01's lab layer, for real: probes in new namespaces, the explorer widget,
+the exercise checkers, and that nothing is left changed on the host."""
+import os
+import socket
+
+import pytest
+
+from mydocker_lab.lab import namespaces as ns
+from mydocker_lab.lab.display import Verdict
+from mydocker_lab.lab.probes.namespaces import SHM_KEY
+from mydocker_lab.lab.targets import get_target
+
+def _host_state():
+    with open("/proc/self/mountinfo") as f:
+        mounts = f.read()
+    with open("/proc/sysvipc/shm") as f:
+        shm_keys = {int(line.split()[0]) for line in f.readlines()[1:]}
+    return {"hostname": socket.gethostname(), "mounts": mounts,
+            "our_shm_segment": SHM_KEY in shm_keys, "ns": ns.ns_links("host")}
+
+
+@pytest.fixture(autouse=True)
+def host_unchanged():
+    """Every test: the host's hostname, mount table, IPC and namespaces are as before."""
+    before = _host_state()
+    yield
+    after = _host_state()
+    assert after == before
+    assert not after["our_shm_segment"]
+
+
+def test_book_namespaces_isolate_everything_the_book_wants():
+    report = ns.run_explore(list(ns.BOOK_KINDS))
+    parent, child = report["parent"], report["child"]
+    assert report["flags"] == 0x6c020000
+    assert child["pid"] == 1 and parent["child_pid"] > 1
+    assert child["hostname"] == "child" and parent["hostname_after"] == parent["hostname_before"]
+    assert child["mount"] == "ok" and child["mount_seen"] and not parent["mount_seen"]
+    assert child["ifaces"] == ["lo"] and "lo" in parent["ifaces"] and len(parent["ifaces"]) > 1
+    assert child["shm_seen"] is False
+    assert child["uid"] == 0
+    for kind in ns.BOOK_KINDS:
+        assert child["ns"][kind] != parent["ns"][kind]
+    for kind in ("user", "cgroup"):
+        assert child["ns"][kind] == parent["ns"][kind]
+
+
+def test_without_namespaces_the_child_changes_its_parents_world():
+    report = ns.run_explore([])
+    parent, child = report["parent"], report["child"]
+    assert parent["hostname_after"] == "child"      # renamed the parent (in the probe's sandbox)
+    assert parent["mount_seen"]                     # the tmpfs reached the parent
+    assert child["shm_seen"] and child["ifaces"] == parent["ifaces"]
+    assert child["pid"] == parent["child_pid"] > 1
+
+
+def test_a_user_namespace_alone_gives_no_power_over_the_hosts_namespaces():
+    child = ns.run_explore(["user"])["child"]
+    assert child["uid"] == 65534 and child["uid_map"] == ""
+    assert child["sethostname"] == "EPERM" and child["mount"] == "EPERM"
+    owned = ns.run_explore(["user", "uts", "mnt"])["child"]
+    assert owned["sethostname"] == "ok" and owned["mount"] == "ok"
+
+
+def test_unknown_namespace_is_refused():
+    with pytest.raises(ValueError):
+        from mydocker_lab.lab.probes.namespaces import explore
+        explore(["bogus"])
+
+
+def test_container_gets_the_books_five_namespaces():
+    comparison = ns.compare_namespaces()
+    assert comparison.new == list(ns.BOOK_KINDS)
+    text = comparison.text()
+    assert "NEW" in text and "one namespace, shared by both" in text
+    assert "<svg" in comparison.html()
+
+
+def test_diagram_is_deterministic_and_shows_what_is_shared():
+    shared = {"uts": False, "pid": False, "user": True}
+    one, two = ns.diagram(shared), ns.diagram(dict(shared))
+    assert one.html() == two.html() and one.text() == two.text()
+    assert one.html().count("NEW") == 2
+    assert "one user namespace, shared by both" in one.html()
+
+
+def test_explorer_widget_runs_the_probe_for_the_ticked_boxes():
+    widget = ns.explorer()
+    boxes = {child.description.split()[0]: child for child in widget.children[:6]}
+    assert sorted(boxes) == sorted(ns.KINDS)
+    boxes["pid"].value = True
+    boxes["net"].value = True
+    result = widget.result
+    assert isinstance(result, ns.Exploration)
+    assert result.report["kinds"] == ["pid", "net"]
+    assert result.own["pid"] and result.own["net"] and not result.own["uts"]
+    assert "PID 1" in result.text() and "only lo" in result.text()
+    boxes["pid"].value = False
+    assert widget.result.report["kinds"] == ["net"]
+    assert "CLONE_NEWNET = 0x40000000" in widget.result.text()
+
+
+def test_side_by_side_runs_the_container_side_in_a_container():
+    view = ns.side_by_side(["hostname"], ["hostname", 'echo "PID $$"'])
+    assert view.right.splitlines() == ["$ hostname", ns.HOSTNAME, '$ echo "PID $$"', "PID 1"]
+    assert view.left.splitlines() == ["$ hostname", socket.gethostname()]
+
+
+@pytest.mark.parametrize("answer", [
+    "unshare --uts sh -c 'hostname lab && hostname'",
+    "unshare -u sh -c 'hostname other; cat /proc/sys/kernel/hostname'",
+])
+def test_hostname_exercise_accepts_right_answers(answer):
+    verdict = ns.check_own_hostname(answer)
+    assert isinstance(verdict, Verdict) and verdict.ok, verdict.text()
+
+
+@pytest.mark.parametrize("answer, expect", [
+    ("hostname", "still called"),
+    ("hostname renamed-host && hostname", "renamed the host"),   # safe: the checker's sandbox
+    ("unshare --uts true", "printed nothing"),
+    ("unshare --uts sh -c 'exit 3'", "failed"),
+])
+def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect):
+    verdict = ns.check_own_hostname(answer)
+    assert not verdict.ok and expect in verdict.message and verdict.hint, verdict.text()
+    assert socket.gethostname() != "renamed-host"
+
+
+def test_host_network_exercise():
+    assert ns.check_host_network({"uts", "pid", "mnt", "ipc"}).ok
+    with_net = ns.check_host_network({"uts", "pid", "mnt", "ipc", "net"})
+    assert not with_net.ok and "host's network" in with_net.hint
+    with_user = ns.check_host_network({"uts", "pid", "mnt", "ipc", "user"})
+    assert not with_user.ok and "user namespace" in with_user.hint
+    nothing = ns.check_host_network(set())
+    assert not nothing.ok and "pid" in nothing.hint
+    assert not ns.check_host_network({"pid", "nett"}).ok
+
+
+def test_flags_text_matches_the_runtime():
+    from mydocker_lab.container import process
+    assert ns.flags_text(ns.BOOK_KINDS).endswith("= %#010x" % process.CLONE_FLAGS)
+
+
+def test_book_box_names_the_files():
+    import json
+    with open(os.path.join(os.path.dirname(__file__), "..", "notebooks",
+                           "01-namespaces.ipynb")) as f:
+        text = json.dumps(json.load(f))
+    for name in ("container_process.go", "container/process.py", "CLONE_FLAGS", "linux.py",
+                 "You will learn", "Check yourself", "<details>"):
+        assert name in text
+
+
+def test_probe_runs_on_the_target():
+    links = get_target().probe("ns-links")
+    assert links["uts"].startswith("uts:[")
