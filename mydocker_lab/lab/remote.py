@@ -1,0 +1,248 @@
+"""Targets over ssh: any Linux by ``ssh://user@host:port``, or the project's Vagrant VM.
+
+Each target keeps one OpenSSH master connection (ControlMaster, ControlPersist) whose
+socket lives in a private temporary directory, so a notebook step costs a channel on an
+open connection, not a new ssh handshake (the handshake alone is seconds in an emulated
+VM). The master is closed, and the directory removed, when the Python process ends
+(and the master exits by itself after ``CONTROL_PERSIST`` idle seconds if the process was
+killed).
+
+- ``SshTarget("ssh://user@host:port", ...)``: key-based ssh. ``MYDOCKER_LAB_SSH_OPTIONS``
+  adds ssh options (``-o Key=Value ...``), ``MYDOCKER_LAB_SSH_PYTHON`` names the python that
+  can import mydocker_lab there (default ``python3``), ``MYDOCKER_LAB_SSH_SUDO=1`` runs every
+  command through ``sudo -n``.
+- ``VagrantTarget("vagrant")``: options from ``vagrant ssh-config`` (run in the directory of
+  the Vagrantfile: ``$VAGRANT_CWD``, else the nearest one above the current directory, else
+  the repository this file belongs to). Commands run with ``sudo`` and the venv that
+  ``vagrant/provision.sh`` creates.
+
+Importing this module registers both with :func:`mydocker_lab.lab.targets.register`.
+"""
+import atexit
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .targets import Target, TargetError, register
+
+#: Seconds an idle master connection stays open after its last client.
+CONTROL_PERSIST = 600
+#: The venv vagrant/provision.sh installs mydocker-lab into, inside the VM.
+VM_PYTHON = "/opt/mydocker-lab/venv/bin/python"
+
+
+class _Remote(Target):
+    """Shared machinery: an ssh command line with one reused master connection."""
+
+    sudo = False
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._dir = None
+        self._master_up = False
+
+    # -- to be provided by subclasses ------------------------------------------------
+    def ssh_options(self):
+        """ssh options (a list) that reach the host, e.g. ``["-p", "22", "-o", ...]``."""
+        raise NotImplementedError
+
+    def destination(self):
+        """The ssh destination (``user@host`` or a Host alias of the options' config)."""
+        raise NotImplementedError
+
+    # -- the connection --------------------------------------------------------------
+    def _private_dir(self):
+        if self._dir is None:
+            # short path: a ControlPath must fit in a unix socket address (108 bytes)
+            self._dir = tempfile.mkdtemp(prefix="mdl-ssh-")
+            os.chmod(self._dir, 0o700)
+            atexit.register(self.close)
+        return self._dir
+
+    def _base(self, tty=False, master="auto"):
+        control = os.path.join(self._private_dir(), "cm-%C")
+        # ssh keeps the first value it sees for an option: ours come after the user's
+        return (["ssh"] + self.ssh_options()
+                + ["-o", "BatchMode=yes",
+                   "-o", "ControlMaster=" + master,
+                   "-o", "ControlPath=" + control,
+                   "-o", "ControlPersist=%d" % CONTROL_PERSIST,
+                   "-o", "ServerAliveInterval=15",
+                   "-tt" if tty else "-T"])
+
+    def connect(self, timeout=120):
+        """Open the master connection now (else the first command opens it)."""
+        with self._lock:
+            if self._master_up and self._check():
+                return
+            errlog = os.path.join(self._private_dir(), "master.err")
+            with open(errlog, "w") as err:
+                try:
+                    proc = subprocess.run(self._base(master="yes") + ["-f", "-N",
+                                                                        self.destination()],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=err, timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    raise TargetError("ssh to %s did not connect within %d s"
+                                      % (self.name, timeout)) from None
+            if proc.returncode != 0:
+                with open(errlog) as f:
+                    detail = f.read().strip()
+                raise TargetError("cannot ssh to %s (exit %d): %s"
+                                  % (self.name, proc.returncode, detail or "no message"))
+            self._master_up = True
+
+    def _check(self):
+        return subprocess.run(self._base() + ["-O", "check", self.destination()],
+                              stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+
+    def close(self):
+        """Close the master connection and remove the private directory."""
+        if self._dir is None:
+            return
+        if self._master_up:
+            try:
+                subprocess.run(self._base() + ["-O", "exit", self.destination()],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._master_up = False
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir = None
+
+    # -- the Target interface --------------------------------------------------------
+    def remote_command(self, argv):
+        """The command line the remote shell runs for ``argv`` (quoted; sudo when asked)."""
+        argv = [str(a) for a in argv]
+        if self.sudo:
+            argv = ["sudo", "-n", "--"] + argv
+        return shlex.join(argv)
+
+    def argv(self, argv, tty=False):
+        self.connect()
+        return self._base(tty=tty) + [self.destination(), self.remote_command(argv)]
+
+    def spawn(self, argv, timeout=30, **kwargs):
+        """A pexpect session there, on a remote pseudo terminal (``ssh -tt``)."""
+        import pexpect
+        options = dict(encoding="utf-8", echo=False, dimensions=(24, 200), timeout=timeout,
+                       codec_errors="replace")
+        options.update(kwargs)
+        full = self.argv(list(argv), tty=True)
+        return pexpect.spawn(full[0], full[1:], **options)
+
+
+class SshTarget(_Remote):
+    """Any Linux reachable with key-based ssh: ``ssh://user@host:port``."""
+
+    def __init__(self, spec, python=None, sudo=None, options=None):
+        super().__init__()
+        url = urlsplit(spec)
+        if url.scheme != "ssh" or not url.hostname:
+            raise TargetError("bad ssh target %r: want ssh://user@host:port" % spec)
+        try:
+            self.port = url.port or 22
+        except ValueError:
+            raise TargetError("bad port in ssh target %r" % spec) from None
+        self.user = url.username or os.environ.get("USER") or "root"
+        self.host = url.hostname
+        self.name = spec
+        if options is None:
+            options = shlex.split(os.environ.get("MYDOCKER_LAB_SSH_OPTIONS", ""))
+        self.options = list(options)
+        self.python = python or os.environ.get("MYDOCKER_LAB_SSH_PYTHON", "python3")
+        if sudo is None:
+            sudo = os.environ.get("MYDOCKER_LAB_SSH_SUDO", "0") == "1"
+        self.sudo = bool(sudo)
+        self.root = self.sudo or self.user == "root"
+
+    def ssh_options(self):
+        return ["-p", str(self.port), "-l", self.user] + self.options
+
+    def destination(self):
+        return self.host
+
+
+def find_vagrant_dir(start=None):
+    """The directory whose Vagrantfile describes the project's VM."""
+    if os.environ.get("VAGRANT_CWD"):
+        return Path(os.environ["VAGRANT_CWD"])
+    here = Path(start or os.getcwd()).resolve()
+    for d in [here] + list(here.parents):
+        if (d / "Vagrantfile").is_file():
+            return d
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "Vagrantfile").is_file():
+        return repo
+    raise TargetError("no Vagrantfile found (set VAGRANT_CWD to the mydocker-lab checkout)")
+
+
+class VagrantTarget(_Remote):
+    """The project's Vagrant VM; every command runs as root through sudo."""
+
+    sudo = True
+    root = True
+    python = VM_PYTHON
+
+    def __init__(self, spec="vagrant", machine="default"):
+        super().__init__()
+        self.name = spec
+        self.machine = machine
+        self._config = None
+
+    def _ssh_config(self):
+        if self._config is None:
+            if not shutil.which("vagrant"):
+                raise TargetError("the vagrant target needs Vagrant (https://www.vagrantup.com)")
+            cwd = find_vagrant_dir()
+            try:
+                proc = subprocess.run(["vagrant", "ssh-config", self.machine], cwd=cwd,
+                                      stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                      timeout=120)
+            except subprocess.TimeoutExpired:
+                raise TargetError("`vagrant ssh-config` did not answer in 120 s") from None
+            if proc.returncode != 0:
+                raise TargetError("the VM is not reachable (`vagrant ssh-config` failed in %s): "
+                                  "start it with `vagrant up`\n%s"
+                                  % (cwd, proc.stderr.strip()))
+            path = os.path.join(self._private_dir(), "ssh_config")
+            with open(path, "w") as f:
+                f.write(proc.stdout)
+            self._config = path
+        return self._config
+
+    def ssh_options(self):
+        return ["-F", self._ssh_config()]
+
+    def destination(self):
+        return self.machine
+
+
+register("ssh", SshTarget)
+register("vagrant", VagrantTarget)
+
+
+def main(argv=None):
+    """``python -m mydocker_lab.lab.remote [TARGET] -- CMD...``: run CMD there (a quick check)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in args:
+        print("usage: python -m mydocker_lab.lab.remote [TARGET] -- CMD...", file=sys.stderr)
+        return 2
+    i = args.index("--")
+    from .targets import get_target
+    try:
+        target = get_target(args[0] if i else None)
+        return subprocess.call(target.argv(args[i + 1:]))
+    except TargetError as e:
+        print("mydocker-lab: %s" % e, file=sys.stderr)
+        return 125
+
+
+if __name__ == "__main__":
+    sys.exit(main())

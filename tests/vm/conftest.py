@@ -1,0 +1,41 @@
+"""The real-VM tier: these tests drive the project's Vagrant VM through the vagrant target.
+
+They run when the VM is up and MYDOCKER_LAB_VM=1 (scripts/vm-tier does both); otherwise each
+is skipped with the reason. They run from any host (macOS, Windows, Linux without root): the
+containers start inside the VM, never here.
+"""
+import os
+
+import pytest
+
+from mydocker_lab.lab.targets import TargetError, get_target
+
+#: Process start in an emulated (TCG) guest is ~30x slower than on this host.
+TIMEOUT = int(os.environ.get("MYDOCKER_LAB_VM_TIMEOUT", "180"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def must_be_root():
+    """Overrides tests/conftest.py's: nothing here needs root on this host."""
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.vm)
+            if os.environ.get("MYDOCKER_LAB_VM") != "1":
+                item.add_marker(pytest.mark.skip(
+                    reason="needs the Vagrant VM: run scripts/vm-tier, or `vagrant up` and "
+                           "set MYDOCKER_LAB_VM=1"))
+
+
+@pytest.fixture(scope="session")
+def vm():
+    try:
+        target = get_target("vagrant")
+        target.connect(timeout=TIMEOUT)
+    except TargetError as e:
+        pytest.fail(str(e))
+    yield target
+    target.close()
