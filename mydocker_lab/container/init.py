@@ -64,9 +64,12 @@ def main(args):
     log.level, log.fmt = opts["--log-level"], opts["--log-format"]
 
     log.info("init come on")
-    command = read_user_command()
+    data = read_user_command()
+    command = decode_command(data)
     if not command:
-        log.error("no command arrived on the pipe (fd %d): the parent gave up" % CMD_FD)
+        log.error("the command on the pipe (fd %d) is cut short: each argument must end with "
+                  "a NUL byte" % CMD_FD if data else
+                  "no command arrived on the pipe (fd %d): the parent gave up" % CMD_FD)
         return EXIT_RUNTIME
     log.info("command %s" % _quote(command))
     try:
@@ -88,7 +91,7 @@ def main(args):
 
 
 def read_user_command():
-    """The book's ``readUserCommand``: read fd 5 up to EOF, then close it."""
+    """The book's ``readUserCommand``: the bytes on fd 5 up to EOF (then closed)."""
     chunks = []
     while True:
         chunk = os.read(CMD_FD, 65536)  # blocks: the barrier (see container/process.py)
@@ -96,7 +99,7 @@ def read_user_command():
             break
         chunks.append(chunk)
     os.close(CMD_FD)
-    return decode_command(b"".join(chunks))
+    return b"".join(chunks)
 
 
 def given_environment():

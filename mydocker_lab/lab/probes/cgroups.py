@@ -1,0 +1,274 @@
+"""Probes for notebooks 06 (cgroups) and 07 (the command through a pipe).
+
+Each runs on the target as its own process, as root (cgroups need it): it
+starts real containers with ``python -m mydocker_lab run``, or drives the
+runtime's own pieces (clone, init, the pipe) one step at a time.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from . import probe
+from ... import cgroups
+
+MYDOCKER = [sys.executable, "-m", "mydocker_lab"]
+#: Allocates (and touches) N MiB, then says so: the program the memory limit is tried on.
+ALLOCATE = "import sys; b = b'x' * (int(sys.argv[1]) << 20); print('allocated', len(b) >> 20)"
+#: Burns N seconds of CPU time, then prints the wall-clock time it took.
+BURN = ("import sys, time; t = time.monotonic(); c = time.process_time() + float(sys.argv[1])\n"
+        "while time.process_time() < c: pass\nprint(round(time.monotonic() - t, 3))")
+
+
+def _logs(stderr):
+    out = []
+    for line in stderr.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            out.append({"level": "?", "msg": line})
+    return out
+
+
+def _run(limits, argv, timeout=60):
+    proc = subprocess.run(MYDOCKER + ["run"] + list(limits) + list(argv), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return {"exit": proc.returncode, "stdout": proc.stdout, "logs": _logs(proc.stderr)}
+
+
+def _own_cgroup_dir(pid, controller):
+    """The host directory of ``pid``'s cgroup for ``controller`` (v1 or v2)."""
+    hierarchy = cgroups.find_hierarchies()[controller]
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            number, names, path = line.rstrip("\n").split(":", 2)
+            if (hierarchy.version == 1 and controller in names.split(",")) or \
+                    (hierarchy.version == 2 and number == "0"):
+                return hierarchy.path(path), hierarchy.version
+    return None, hierarchy.version
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+@probe("cgroup-layout")
+def layout():
+    """Which hierarchy each controller lives in, here: what mydocker-lab decides at run time."""
+    found = cgroups.find_hierarchies()
+    rows = []
+    for name in cgroups.CONTROLLERS:
+        h = found.get(name)
+        rows.append({"controller": name, "version": h.version if h else None,
+                     "mountpoint": h.mountpoint if h else None,
+                     "container_parent": os.path.join(h.base(), cgroups.PARENT) if h else None})
+    unified = found.get("unified")
+    return {"controllers": rows,
+            "v2": {"mountpoint": unified.mountpoint, "controllers": unified.controllers}
+            if unified else None}
+
+
+@probe("cgroup-inside")
+def inside():
+    """Run *inside* a container: what the container can see of its own limits."""
+    found = cgroups.find_hierarchies()
+    view = {"pid": os.getpid()}
+    with open("/proc/self/status") as f:
+        view["cpus_allowed"] = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
+    path, version = _own_cgroup_dir(os.getpid(), "memory") if "memory" in found else (None, 0)
+    if path:
+        raw = _read(os.path.join(path, "memory.max" if version == 2
+                                 else "memory.limit_in_bytes"))
+        view["memory_limit"] = None if raw in (None, "max") or int(raw) >= 1 << 60 else int(raw)
+        view["cgroup"] = "/".join(path.split("/")[-2:])
+    return view
+
+
+@probe("cgroup-views")
+def views(*limits):
+    """A container with ``limits`` seen from both sides, while it runs, and after it ends."""
+    script = "%s -m mydocker_lab.lab.probes cgroup-inside; echo END; read line || true" % sys.executable
+    proc = subprocess.Popen(MYDOCKER + ["run", "-i"] + list(limits) + ["sh", "-c", script],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:  # until the container has reported
+            if line == "END\n":
+                break
+            lines.append(line)
+        inside_view = json.loads("".join(lines))
+        pid = _container_pid(proc.pid)
+        host = {"pid": pid}
+        path, version = _own_cgroup_dir(pid, "memory")
+        host["cgroup"] = "/".join(path.split("/")[-2:])
+        host["memory_limit"] = int(_read(os.path.join(
+            path, "memory.max" if version == 2 else "memory.limit_in_bytes")))
+        host["procs"] = len((_read(os.path.join(path, "cgroup.procs")) or "").split())
+        host["exists_while_running"] = os.path.isdir(path)
+        with open("/proc/self/status") as f:
+            host["cpus_allowed"] = [l.split()[1] for l in f
+                                    if l.startswith("Cpus_allowed_list")][0]
+        proc.stdin.close()  # `read line` returns: the container ends
+        proc.wait(timeout=30)
+        host["exists_after_exit"] = os.path.isdir(path)
+        host["exit"] = proc.returncode
+    finally:
+        if proc.poll() is None:  # let it end on its own: a killed runtime cannot clean up
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return {"inside": inside_view, "host": host, "logs": _logs(proc.stderr.read())}
+
+
+def _container_pid(parent, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/%d/task/%d/children" % (parent, parent)) as f:
+            children = f.read().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.01)
+    raise RuntimeError("no container under pid %d" % parent)
+
+
+@probe("cgroup-memory")
+def memory(limit, allocate):
+    """``mydocker-lab run -m LIMIT`` a program that allocates ALLOCATE MiB."""
+    return _run(["-m", limit], [sys.executable, "-S", "-c", ALLOCATE, str(allocate)])
+
+
+@probe("cgroup-cpu")
+def cpu(cpus, seconds="0.2"):
+    """Burn SECONDS of CPU time under ``--cpus CPUS``: how long did it take on the clock?"""
+    result = _run(["--cpus", cpus], [sys.executable, "-S", "-c", BURN, seconds])
+    result["cpu_seconds"] = float(seconds)
+    return result
+
+
+@probe("cgroup-cpuset")
+def cpuset(cpus):
+    with open("/proc/self/status") as f:
+        host = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
+    result = _run(["--cpuset-cpus", cpus], ["grep", "Cpus_allowed_list", "/proc/self/status"])
+    result["host"] = host
+    result["cpu_count"] = os.cpu_count()
+    return result
+
+
+# -- the exercise: limit memory by hand --------------------------------------------------------
+
+@probe("cgroup-by-hand")
+def by_hand(script, limit_mib="50"):
+    """Make a fresh cgroup ($CG), run the student's ``sh`` script in it twice.
+
+    The script must limit $CG's memory to ``limit_mib`` MiB, move its own shell
+    in and ``exec "$@"``: once with a program allocating 10 MiB (must succeed),
+    once with one allocating 200 MiB (must be OOM-killed).
+    """
+    group = cgroups.Cgroup("exercise-%d" % os.getpid(), {"memory": "1g"})
+    group.create()  # a real container cgroup (1 GiB); the script lowers the limit
+    path = group.paths()[0]
+    results = {"cgroup_version": group.versions[0]}
+    try:
+        for name, mib in (("small", 10), ("large", 200)):
+            proc = subprocess.run(["sh", "-c", script, "sh", sys.executable, "-S", "-c",
+                                   ALLOCATE, str(mib)], capture_output=True, text=True,
+                                  timeout=30, stdin=subprocess.DEVNULL,
+                                  env={"CG": path, "PATH": os.environ.get("PATH", "/bin")})
+            code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+            results[name] = {"exit": code, "stdout": proc.stdout,
+                             "stderr": proc.stderr[-500:]}
+        results["limit"] = None
+        for name in ("memory.max", "memory.limit_in_bytes"):
+            raw = _read(os.path.join(path, name))
+            if raw is not None and raw != "max":
+                results["limit"] = int(raw)
+        results["oom_kills"] = group.oom_kills()
+    finally:
+        group.remove()
+    results["expected_limit"] = int(limit_mib) << 20
+    return results
+
+
+# -- notebook 07: the pipe ----------------------------------------------------------------------
+
+@probe("pipe-barrier")
+def pipe_barrier(hexdata, hold="1"):
+    """Start a real container init, look at it while it waits on the pipe, then send it
+    ``hexdata`` (the command's bytes) and report what the command printed."""
+    from ...container import process
+    from ... import linux
+    from ...run import DEFAULT_PATH, _write_id_maps
+
+    rootless = os.geteuid() != 0
+    argv = process.init_argv("box", False, "info", "json")
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": "box", "HOME": "/root"}
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    cmd_r, cmd_w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    flags = process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0)
+    pid, go = process.new_parent_process(argv, env, [devnull, out_w, err_w, err_w, ready_w,
+                                                     cmd_r], flags)
+    for fd in (out_w, err_w, ready_w, cmd_r, devnull):
+        os.close(fd)
+    if rootless:
+        _write_id_maps(pid)
+    os.write(go, b"g")
+    os.close(go)
+    waiting = {}
+    if hold == "1":
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until init sits in read(5)
+            if "pipe_read" in (_read("/proc/%d/wchan" % pid) or "") and \
+                    b"init" in open("/proc/%d/cmdline" % pid, "rb").read():
+                break
+            time.sleep(0.005)
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            waiting["cmdline"] = [a.decode("utf-8", "replace")
+                                  for a in f.read().rstrip(b"\0").split(b"\0")]
+        waiting["wchan"] = _read("/proc/%d/wchan" % pid)
+        fds = {}
+        for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            fds[fd] = target.split(":")[0] if target.startswith(("pipe:", "socket:")) \
+                else target
+        waiting["fds"] = fds
+    data = memoryview(bytes.fromhex(hexdata))
+    try:
+        while data:
+            data = data[os.write(cmd_w, data):]
+    except BrokenPipeError:
+        pass
+    os.close(cmd_w)
+    os.close(ready_r)
+    out, err = _drain(out_r), _drain(err_r)
+    _, status = os.waitpid(pid, 0)
+    return {"waiting": waiting, "stdout": out, "logs": _logs(err),
+            "exit": os.waitstatus_to_exitcode(status)}
+
+
+def _drain(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            os.close(fd)
+            return b"".join(chunks).decode("utf-8", "replace")
+        chunks.append(chunk)
+
+
+@probe("pipe-run")
+def pipe_run(*argv):
+    """``mydocker-lab run ARGV``: what arrives in the container (printed one per line)."""
+    return _run([], list(argv))

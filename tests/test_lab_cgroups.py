@@ -1,0 +1,89 @@
+"""Notebooks 06 and 07's helpers, in plain pytest: widgets driven by their children, checkers
+judged against the reference solutions and against wrong answers, all on the local target."""
+import os
+
+from mydocker_lab.lab import cgroups_lab, pipe_lab
+from mydocker_lab.lab.targets import get_target
+
+#: The reference solutions (the same text as notebooks/solutions/0[67]-*.ipynb).
+BY_HAND = """\
+if [ -f "$CG/memory.max" ]; then echo 50M > "$CG/memory.max"
+else echo 50M > "$CG/memory.limit_in_bytes"; fi
+echo $$ > "$CG/cgroup.procs"
+exec "$@"
+"""
+
+
+def my_encode(argv):
+    return b"".join(os.fsencode(arg) + b"\0" for arg in argv)
+
+
+def test_memory_explorer_widget_within_and_beyond():
+    widget = cgroups_lab.memory_explorer(get_target())
+    limit, allocate = widget.children[0], widget.children[1]
+    limit.value, allocate.value = 100, 20
+    widget.update()
+    assert widget.result.parts[-1].ok
+    assert "exit status       0" in str(widget.result)
+    limit.value, allocate.value = 30, 200
+    widget.update()
+    text = str(widget.result)
+    assert not widget.result.parts[-1].ok
+    assert "137 = 128 + 9 (SIGKILL)" in text and "OOM" in text
+
+
+def test_views_both_sides_agree_and_the_cgroup_goes():
+    result = cgroups_lab.views("64m", "0")
+    assert result.parts[-1].ok, result
+    assert "67108864 bytes (64 MiB)" in str(result)
+
+
+def test_cpu_is_slowed_memory_is_killed():
+    assert cgroups_lab.cpu_vs_memory().parts[-1].ok
+
+
+def test_cpuset_view():
+    assert cgroups_lab.cpuset_view("0").parts[-1].ok
+
+
+def test_layout_names_every_controller():
+    text = str(cgroups_lab.layout())
+    for name in ("memory", "cpu", "cpuset"):
+        assert name in text
+
+
+def test_by_hand_checker_accepts_the_solution_and_explains_mistakes():
+    assert cgroups_lab.check_by_hand(BY_HAND)
+    placeholder = cgroups_lab.check_by_hand('exec "$@"\n')
+    assert not placeholder and "not 50 MiB" in placeholder.message
+    no_move = cgroups_lab.check_by_hand(BY_HAND.replace('echo $$ > "$CG/cgroup.procs"\n', ""))
+    assert not no_move and "cgroup.procs" in no_move.hint
+    no_exec = cgroups_lab.check_by_hand(BY_HAND.replace('exec "$@"', "true"))
+    assert not no_exec and 'exec "$@"' in no_exec.hint
+    assert not cgroups_lab.check_by_hand(None)
+
+
+def test_pipe_explorer_widget_shows_the_books_split():
+    widget = pipe_lab.pipe_explorer(get_target())
+    widget.children[0].value = "printf '[%s]\\n' 'a  b'"
+    widget.update()
+    text = str(widget.result)
+    assert "['printf', '[%s]\\\\n', 'a', '', 'b']" in text  # the book's init
+    assert "\n[a] " in text and "[a  b]" in text  # and both really ran
+    bad = pipe_lab.compare("echo 'unclosed")
+    assert not bad
+
+
+def test_barrier_init_waits_on_the_pipe():
+    result = pipe_lab.barrier()
+    assert result.parts[-1].ok, result
+    assert "(no command in it)" in str(result) and "fd 5  pipe" in str(result)
+
+
+def test_encode_checker():
+    assert pipe_lab.check_encode(my_encode)
+    assert not pipe_lab.check_encode(lambda argv: " ".join(argv).encode())
+    assert not pipe_lab.check_encode(lambda argv: "\0".join(argv).encode())  # last NUL missing
+    assert not pipe_lab.check_encode(lambda argv: "text")
+    assert not pipe_lab.check_encode(lambda argv: 1 / 0)
+    assert not pipe_lab.check_encode(None)
