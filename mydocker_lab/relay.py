@@ -37,7 +37,7 @@ def relay(master, pid, attach_stdin, stdin=0, stdout=1):
     """Copy bytes until the container's PID 1 ends; return its wait status."""
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
-    old_wakeup = signal.set_wakeup_fd(wake_w)
+    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     for signum in (signal.SIGCHLD, signal.SIGWINCH):
         signal.signal(signum, _noop)  # a handler makes the signal reach the wake-up pipe
     saved_mode = None
@@ -69,27 +69,16 @@ def _loop(master, pid, wake_r, stdin, stdout):
     if stdin is not None:
         poller.register(stdin, select.POLLIN)
     pending = b""       # caller's bytes not yet taken by the pty
-    master_open = True
     output_ok = True    # False once the caller stopped reading our stdout
-    status = None
-    while True:
-        if status is None:
-            finished, status = os.waitpid(pid, os.WNOHANG)
-            if not finished:
-                status = None
-        if status is not None:
-            # PID 1 has ended, so has every process of its namespace: drain what
-            # they wrote, then stop (the master reads EIO once the slave is gone).
-            drain = select.poll()
-            drain.register(master, select.POLLIN)
-            while master_open and drain.poll(200):
-                master_open, output_ok = _pump_output(master, stdout, output_ok)
-            return status
+    status = _reap(pid, os.WNOHANG)  # it may have ended before our SIGCHLD handler was set
+    while status is None:
         for fd, events in poller.poll():
             if fd == wake_r:
                 for signum in os.read(wake_r, 256):
                     if signum == signal.SIGWINCH:
                         copy_window_size(master)
+                    elif signum == signal.SIGCHLD:
+                        status = _reap(pid, os.WNOHANG)
             elif fd == master:
                 if events & select.POLLOUT and pending:
                     pending = _feed(master, pending)
@@ -98,7 +87,9 @@ def _loop(master, pid, wake_r, stdin, stdout):
                 if events & (select.POLLIN | select.POLLHUP | select.POLLERR):
                     master_open, output_ok = _pump_output(master, stdout, output_ok)
                     if not master_open:
-                        poller.unregister(master)
+                        # Nothing in the container holds its terminal any more: no more
+                        # output will come. Wait for PID 1 (signals are still forwarded).
+                        return _reap(pid, 0)
             elif fd == stdin:
                 data = _read(stdin)
                 if not data:
@@ -107,8 +98,21 @@ def _loop(master, pid, wake_r, stdin, stdout):
                     poller.unregister(stdin)
                     data = b"\x04"
                 pending += data
-                if master_open:
-                    poller.modify(master, select.POLLIN | select.POLLOUT)
+                poller.modify(master, select.POLLIN | select.POLLOUT)
+    # PID 1 has ended, so has every process of its namespace: drain what they
+    # wrote, then stop (the master reads EIO once the slave is gone).
+    drain = select.poll()
+    drain.register(master, select.POLLIN)
+    master_open = True
+    while master_open and drain.poll(200):
+        master_open, output_ok = _pump_output(master, stdout, output_ok)
+    return status
+
+
+def _reap(pid, options):
+    """PID 1's wait status, or None while it runs (with WNOHANG)."""
+    finished, status = os.waitpid(pid, options)
+    return status if finished else None
 
 
 def _read(fd):
@@ -133,19 +137,20 @@ def _feed(master, pending):
 
 def _pump_output(master, stdout, output_ok):
     """Copy what the container wrote; return (master still open, stdout still open)."""
-    try:
-        data = os.read(master, 65536)
-    except BlockingIOError:
-        return True, output_ok
-    except OSError as err:
-        if err.errno == errno.EIO:  # no slave left: the container is gone
-            return False, output_ok
-        raise
-    if not data:
-        return False, output_ok
-    while data and output_ok:
+    for _ in range(64):  # a pty hands out at most 4 KiB a read: take a few, then poll again
         try:
-            data = data[os.write(stdout, data):]
-        except BrokenPipeError:
-            output_ok = False  # keep relaying input and waiting; drop output
+            data = os.read(master, 65536)
+        except BlockingIOError:
+            return True, output_ok
+        except OSError as err:
+            if err.errno == errno.EIO:  # no slave left: the container is gone
+                return False, output_ok
+            raise
+        if not data:
+            return False, output_ok
+        while data and output_ok:
+            try:
+                data = data[os.write(stdout, data):]
+            except BrokenPipeError:
+                output_ok = False  # keep relaying input and waiting; drop output
     return True, output_ok
