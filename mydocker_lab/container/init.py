@@ -28,9 +28,9 @@ namespaces. In order:
 5. execve() the command, looked up in PATH, argv exactly as given. On
    success execve() never returns: this process *becomes* the command, PID 1.
 """
+import _signal as signal  # the C module behind `signal`, which imports enum (4 ms)
 import errno
 import os
-import signal
 
 from .. import linux
 from ..log import log

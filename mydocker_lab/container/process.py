@@ -28,8 +28,8 @@ a barrier: the parent first puts the child in its cgroup, then sends the command
 """
 import fcntl
 import os
-import signal
 import sys
+from _signal import SIGKILL  # not `signal`: init imports this file, enum costs 4 ms
 
 from .. import linux
 
@@ -113,7 +113,7 @@ def _child(argv, env, fds, go_r):
     # Die with the parent: a SIGKILLed mydocker-lab must not leave a container behind.
     # PID 1 of a namespace ignores signals it has no handler for, but not this one:
     # it comes from outside the namespace.
-    linux.set_parent_death_signal(signal.SIGKILL)
+    linux.set_parent_death_signal(SIGKILL)
     if os.read(go_r, 1) != b"g":  # EOF: the parent died (or gave up) before saying go
         os._exit(125)
     # Move the sources above every target first, so no dup2 overwrites a source.
