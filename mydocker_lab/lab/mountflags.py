@@ -1,0 +1,323 @@
+"""Notebook 02 (/proc and mount flags): ps in a PID namespace, the flag matrix, shared vs
+private propagation and the book's /proc bug, and the exercise checkers.
+
+Every Linux-level step runs on the target as a child process (``unshare``, a probe,
+``mydocker-lab run``); each experiment that mounts something does it inside a
+throw-away mount namespace, so nothing reaches the host.
+"""
+import html
+
+from .. import linux
+from ..container import init
+from .display import SideBySide, Table, Verdict
+from .namespaces import HOSTNAME, Html, Stack, _target
+from .targets import TargetError
+
+FLAGS = (("MS_NOEXEC", linux.MS_NOEXEC, "noexec"), ("MS_NOSUID", linux.MS_NOSUID, "nosuid"),
+         ("MS_NODEV", linux.MS_NODEV, "nodev"))
+
+
+def flags_text(value):
+    """``MS_NOEXEC | MS_NODEV = 0xc``"""
+    names = [name for name, bit, _ in FLAGS if value & bit]
+    return "%s = %#x" % (" | ".join(names) or "0 (no flags)", value)
+
+
+# -- shell transcripts --------------------------------------------------------------------
+def script(commands, prompt="$"):
+    """A shell script that prints each command (after ``prompt``) and then runs it."""
+    lines = []
+    for command in commands:
+        lines.append("printf '%%s\\n' %s" % _sh_quote("%s %s" % (prompt, command)))
+        lines.append("%s 2>&1" % command)
+    return "\n".join(lines)
+
+
+def _sh_quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+class Transcript(Html):
+    """A terminal transcript: shown as preformatted text."""
+
+    def __init__(self, text):
+        super().__init__('<pre style="margin:0">%s</pre>' % html.escape(text), text)
+
+
+def session(prefix, commands, target=None, env=None, prompt="$"):
+    """Run ``commands`` in one ``sh`` started by ``prefix`` (e.g. ``["unshare", "--pid"]``)
+    on the target; the transcript (``str()`` gives the text)."""
+    proc = _target(target).run(list(prefix) + ["sh", "-c", script(commands, prompt)],
+                               env=env, timeout=60)
+    return Transcript((proc.stdout + proc.stderr).rstrip("\n"))
+
+
+# -- 1. a new PID namespace, with and without its own /proc ---------------------------------
+PID_COMMANDS = ['echo "PID $$"', "ps -o pid,comm -p $$", "ps -e -o pid,comm | head -4",
+                'echo "/proc/self is PID $(readlink /proc/self)"']
+
+
+def ps_in_new_pid_namespace(target=None):
+    """``ps`` in a new PID namespace: with the host's /proc (left), with its own (right)."""
+    left = session(["unshare", "--pid", "--fork"], PID_COMMANDS, target)
+    right = session(["unshare", "--pid", "--fork", "--mount-proc"], PID_COMMANDS, target)
+    return SideBySide(left, right, "unshare --pid --fork  (the host's /proc)",
+                      "unshare --pid --fork --mount-proc  (its own /proc)")
+
+
+def proc_mount_options(target=None):
+    """How /proc is mounted: on the host, and in a ``mydocker-lab run`` container."""
+    target = _target(target)
+    command = "findmnt -n -o TARGET,FSTYPE,OPTIONS /proc"
+    host = target.run(["sh", "-c", command + " 2>&1"]).stdout
+    inside = target.run_container(["sh", "-c", command + " 2>&1"], "--log-level", "error",
+                                  "--hostname", HOSTNAME).stdout
+    return SideBySide("$ %s\n%s" % (command, host), "$ %s\n%s" % (command, inside),
+                      "host", "container (mydocker-lab run)")
+
+
+# -- 2. the flag matrix ------------------------------------------------------------------
+def run_flags(value, target=None):
+    """Probe ``mount-flags``: a scratch tmpfs mounted with ``value``; the raw report."""
+    return _target(target).probe("mount-flags", "%#x" % value)
+
+
+class FlagMatrix(Stack):
+    """What a scratch tmpfs mounted with some flags refuses."""
+
+    def __init__(self, report):
+        self.report = report
+        value = report["flags"]
+        ex, su, dev = report["exec"], report["setuid"], report["device"]
+        self.refused = {"MS_NOEXEC": not ex["ok"],
+                        "MS_NOSUID": su["ran"] and su["euid"] != 0,
+                        "MS_NODEV": not dev["ok"]}
+        exec_text = ("✔ ran it: %s" % ex["output"] if ex["ok"]
+                     else "✘ refused: %s" % ex["error"])
+        if not su["ran"]:
+            suid_text = "✘ cannot even run it: %s (noexec)" % su["error"]
+        elif su["euid"] == 0:
+            suid_text = "euid 0 (root): the setuid bit worked"
+        else:
+            suid_text = "euid %d (nobody): the setuid bit was ignored" % su["euid"]
+        dev_text = "✔ opened it" if dev["ok"] else "✘ refused: %s" % dev["error"]
+        rows = [["MS_NOEXEC", "run ./hello.sh (execve)", exec_text],
+                ["MS_NOSUID", "nobody runs a setuid-root copy of id", suid_text],
+                ["MS_NODEV", "open a char device 1,3 (like /dev/null)", dev_text]]
+        for row, (name, bit, _) in zip(rows, FLAGS):
+            row[0] = ("[x] " if value & bit else "[ ] ") + name
+        super().__init__("mount(\"scratch\", \"/tmp/scratch\", \"tmpfs\", %s, \"mode=755\")"
+                         % flags_text(value),
+                         "the kernel lists it as: %s" % report["options"],
+                         Table(["flag", "test", "result"], rows))
+
+
+def flag_matrix(noexec=False, nosuid=False, nodev=False, target=None):
+    """The widget's function: tick flags, see what the scratch mount refuses."""
+    value = ((linux.MS_NOEXEC if noexec else 0) | (linux.MS_NOSUID if nosuid else 0)
+             | (linux.MS_NODEV if nodev else 0))
+    return FlagMatrix(run_flags(value, target))
+
+
+def flag_explorer(target=None, **initial):
+    """An ipywidgets flag matrix: one checkbox per flag; ``.result`` is the FlagMatrix."""
+    from ipywidgets import Checkbox, fixed, interactive
+    boxes = {short: Checkbox(value=bool(initial.get(short, False)), description=name,
+                             indent=False) for name, _, short in FLAGS}
+    return interactive(flag_matrix, target=fixed(target), **boxes)
+
+
+# -- 3. propagation and the book's /proc bug -------------------------------------------------
+BOOK_MOUNT = "mount -t proc -o nosuid,noexec,nodev proc /proc"
+FIX = "mount --make-rprivate /"
+CONTAINERS = {
+    "book": [BOOK_MOUNT, "ps -e -o pid,comm"],
+    "fix": [FIX, BOOK_MOUNT, "ps -e -o pid,comm"],
+}
+HOST_AFTER = ["ps -o pid,comm -p 1", "cat /proc/self/comm"]
+_CHECK = "test -e /proc/self && echo @@proc-ok || echo @@proc-broken"
+
+
+def propagation_script(host="shared", container="book", python="python3"):
+    """The experiment: a throw-away mount namespace stands for the host (its ``/`` made
+    r``host``); a container (new mount and PID namespaces, like the book's) mounts /proc;
+    then the "host" runs ps."""
+    if container == "mydocker-lab":
+        start = ["%s -m mydocker_lab --log-level error run --hostname %s ps -e -o pid,comm"
+                 % (python, HOSTNAME)]
+    else:
+        start = ['unshare --mount --propagation unchanged --pid --fork sh -c "$CONTAINER"']
+    return script(["mount --make-r%s /" % host, "findmnt -n -o PROPAGATION /proc"] + start
+                  + HOST_AFTER, "host#") + "\n" + _CHECK
+
+
+def propagation(host="shared", container="book", target=None):
+    """Run the experiment in a throw-away mount namespace; return ``(transcript, leaked)``."""
+    if host not in ("shared", "private") or container not in ("book", "fix", "mydocker-lab"):
+        raise ValueError("host: shared or private; container: book, fix or mydocker-lab")
+    target = _target(target)
+    env = {"CONTAINER": script(CONTAINERS.get(container, []), "container#")}
+    argv = ["unshare", "--mount", "sh", "-c", propagation_script(host, container,
+                                                                 target.python)]
+    proc = target.run(argv, env=env, timeout=60)
+    out = proc.stdout + proc.stderr
+    if "@@proc-" not in out:
+        raise TargetError("the propagation experiment failed (exit %d):\n%s"
+                          % (proc.returncode, out))
+    leaked = "@@proc-broken" in out
+    text = "\n".join(line for line in out.splitlines() if not line.startswith("@@proc-"))
+    return text, leaked
+
+
+class Propagation(Stack):
+    def __init__(self, host, container, transcript, leaked):
+        self.host, self.container, self.transcript, self.leaked = (host, container,
+                                                                   transcript, leaked)
+        verdict = Verdict(not leaked, "the host's /proc was replaced: its ps is broken"
+                          if leaked else "the host's /proc is untouched")
+        super().__init__(propagation_diagram(host, container != "book"), transcript, verdict)
+
+
+def explore_propagation(host="shared", container="book", target=None):
+    """The propagation widget's function."""
+    return Propagation(host, container, *propagation(host, container, target))
+
+
+def propagation_explorer(target=None):
+    from ipywidgets import Dropdown, fixed, interactive
+    return interactive(explore_propagation, target=fixed(target),
+                       host=Dropdown(options=[("shared (systemd hosts)", "shared"),
+                                              ("private (this VM)", "private")],
+                                     value="shared", description="host's /"),
+                       container=Dropdown(options=[("the book's init.go", "book"),
+                                                   ("the fix: make / private first", "fix"),
+                                                   ("mydocker-lab run (ours)", "mydocker-lab")],
+                                          value="book", description="container"))
+
+
+def book_vs_fix(target=None):
+    """The book's way beside the fix, both on a shared host ``/``."""
+    left, leaked_left = propagation("shared", "book", target)
+    right, leaked_right = propagation("shared", "fix", target)
+    return SideBySide(left, right, "the book's init.go" + (": LEAKED" if leaked_left else ""),
+                      "with the fix" + (": LEAKED" if leaked_right else ": no leak"))
+
+
+_RED, _GREEN, _BLUE, _ORANGE, _GREY = "#c62828", "#2e7d32", "#4a7ebb", "#d9822b", "#8a8f98"
+
+
+def propagation_diagram(host="shared", private_container=False):
+    """SVG: the host's and the container's mount namespaces, their /proc mounts, and
+    whether the container's ``mount proc`` travels to the host. Deterministic."""
+    peers = host == "shared" and not private_container
+    w, h = 640, 232
+    color = _RED if peers else _GREEN
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+           'font-family="sans-serif" font-size="13" role="img" aria-label="mount propagation">'
+           % (w, h, w, h),
+           '<defs><marker id="mydocker-lab-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+           'markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" '
+           'fill="%s"/></marker></defs>' % _RED]
+    for x, title, ns_color, mode in ((20, "host mount namespace", _BLUE, host),
+                                     (380, "container mount namespace", _ORANGE,
+                                      "private" if private_container else host)):
+        out.append('<rect x="%d" y="10" width="240" height="165" rx="10" fill="%s" '
+                   'fill-opacity="0.08" stroke="%s" stroke-width="2"/>' % (x, ns_color, ns_color))
+        out.append('<text x="%d" y="32" font-weight="bold" fill="%s">%s</text>'
+                   % (x + 12, ns_color, title))
+        for y, label in ((48, "/"), (92, "/proc")):
+            out.append('<rect x="%d" y="%d" width="170" height="30" rx="6" fill="white" '
+                       'stroke="%s"/>' % (x + 35, y, _GREY))
+            out.append('<text x="%d" y="%d" text-anchor="middle">%s  (%s)</text>'
+                       % (x + 120, y + 20, label, mode))
+    # the container's new proc mount, stacked on its /proc
+    out.append('<rect x="415" y="132" width="170" height="30" rx="6" fill="%s" fill-opacity="0.2" '
+               'stroke="%s" stroke-width="2"/><text x="500" y="152" text-anchor="middle" '
+               'fill="%s">+ mount proc on /proc</text>' % (_ORANGE, _ORANGE, _ORANGE))
+    if peers:
+        out.append('<rect x="55" y="132" width="170" height="30" rx="6" fill="%s" '
+                   'fill-opacity="0.15" stroke="%s" stroke-width="2" stroke-dasharray="5,3"/>'
+                   '<text x="140" y="152" text-anchor="middle" fill="%s">+ the same, arrived!'
+                   '</text>' % (_RED, _RED, _RED))
+        out.append('<path d="M 413 147 L 229 147" stroke="%s" stroke-width="3" fill="none" '
+                   'marker-end="url(#mydocker-lab-arrow)"/>' % _RED)
+        out.append('<line x1="255" y1="107" x2="385" y2="107" stroke="%s" stroke-width="2" '
+                   'stroke-dasharray="6,4"/><text x="320" y="100" text-anchor="middle" '
+                   'fill="%s" font-weight="bold">peers</text>' % (_RED, _RED))
+        notes = ("the two /proc mounts are peers: a mount on one is copied to the other,",
+                 "so the host's /proc now shows the container's PID namespace")
+    else:
+        out.append('<text x="320" y="100" text-anchor="middle" fill="%s" font-weight="bold">'
+                   'no peers</text><line x1="305" y1="115" x2="335" y2="145" stroke="%s" '
+                   'stroke-width="3"/><line x1="335" y1="115" x2="305" y2="145" stroke="%s" '
+                   'stroke-width="3"/>' % (_GREEN, _GREEN, _GREEN))
+        notes = ("the /proc mounts are not peers: the container's mount stays in the",
+                 "container, and the host's /proc is untouched")
+    for i, note in enumerate(notes):
+        out.append('<text x="%d" y="%d" text-anchor="middle" fill="%s">%s</text>'
+                   % (w // 2, 198 + 18 * i, color, html.escape(note)))
+    out.append("</svg>")
+    text = "host /proc (%s)  %s  container /proc (%s) + mount proc\n%s" % (
+        host, "<== peers ==" if peers else "  no peers  ",
+        "private" if private_container else host, "\n".join(notes))
+    return Html("".join(out), text)
+
+
+# -- exercises ----------------------------------------------------------------------------
+def check_noexec_mount(answer, target=None):
+    """Exercise 1: ``answer`` is a shell command that mounts something on ``$SCRATCH`` so
+    that a script there cannot be executed. Run in a throw-away mount namespace."""
+    report = _target(target).probe("noexec-exercise", str(answer))
+    shown = "$ %s%s" % (answer, ("\n" + report["output"]) if report["output"] else "")
+    if report["status"] != 0:
+        return Verdict(False, "your command failed (exit status %d)" % report["status"],
+                       "try it by hand first: `mount -t tmpfs ...`; the directory is in "
+                       "the variable $SCRATCH", shown)
+    if not report["mounted"]:
+        return Verdict(False, "nothing is mounted on $SCRATCH",
+                       "mount a tmpfs there: `mount -t tmpfs NAME \"$SCRATCH\"`, "
+                       "with an option", shown)
+    shown += "\nmounted with: %s" % report["options"]
+    if "write" in report:
+        return Verdict(False, "the checker cannot write a script there (%s)" % report["write"],
+                       "keep the mount writable (no `ro`)", shown)
+    if report["exec"]["ok"]:
+        return Verdict(False, "a script on $SCRATCH still runs (%s)" % report["exec"]["output"],
+                       "one mount option (-o ...) forbids execve on a mount: see the table "
+                       "above; in C it is MS_NOEXEC", shown)
+    return Verdict(True, "./hello.sh on $SCRATCH is refused: %s. (But `sh hello.sh` still "
+                   "prints %r: noexec stops execve, not a program that reads the file.)"
+                   % (report["exec"]["error"], report["sh_script"]), details=shown)
+
+
+def check_removable_media_flags(value, target=None):
+    """Exercise 2: flags for a USB stick: setuid bits ignored and device nodes refused, but
+    programs on it may run."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return Verdict(False, "%r is not a number" % (value,),
+                       "combine linux.MS_NOSUID, linux.MS_NODEV, linux.MS_NOEXEC with |")
+    if value & ~(linux.MS_NOEXEC | linux.MS_NOSUID | linux.MS_NODEV) or value < 0:
+        return Verdict(False, "%#x has bits besides MS_NOEXEC, MS_NOSUID, MS_NODEV" % value,
+                       "combine only linux.MS_NOSUID, linux.MS_NODEV, linux.MS_NOEXEC with |")
+    matrix = FlagMatrix(run_flags(value, target))
+    refused = matrix.refused
+    details = matrix.text()
+    if refused["MS_NOEXEC"]:
+        return Verdict(False, "programs on the stick cannot run any more",
+                       "leave MS_NOEXEC out: the stick's programs should run", details)
+    if not refused["MS_NOSUID"]:
+        return Verdict(False, "a setuid-root program on the stick still makes anyone root",
+                       "one flag makes the kernel ignore setuid bits", details)
+    if not refused["MS_NODEV"]:
+        return Verdict(False, "a device node on the stick still opens (a stick could carry "
+                       "its own /dev/sda!)", "one flag makes the kernel refuse device nodes",
+                       details)
+    return Verdict(True, "%s: setuid ignored, devices refused, programs run"
+                   % flags_text(value), details=details)
+
+
+def book_flags():
+    """The flags the book (and our init.py) mounts /proc with."""
+    return flags_text(init.PROC_FLAGS)
