@@ -57,3 +57,17 @@ def test_rootless_is_chosen_when_not_root(user_install):
 def test_rootless_exit_codes(user_install):
     assert as_nobody(user_install, "run", "sh", "-c", "exit 7").returncode == 7
     assert as_nobody(user_install, "run", "nope").returncode == 127
+
+
+def test_no_user_namespaces_is_one_clear_line_and_125():
+    # user.max_user_namespaces is per user namespace: set it to 0 in a throw-away one
+    # (this machine's own setting is untouched), then ask for a rootless container there.
+    proc = subprocess.run(["unshare", "--user", "--map-root-user", "/bin/sh", "-c",
+                           'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "sh",
+                           sys.executable, "-m", "mydocker_lab", "run", "--rootless", "true"],
+                          capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 125
+    lines = log_lines(proc.stderr)
+    assert len(lines) == 1 and lines[0]["level"] == "error"
+    assert "user namespaces are disabled" in lines[0]["msg"]
+    assert "sudo" in lines[0]["msg"]
