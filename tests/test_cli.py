@@ -64,3 +64,16 @@ def test_run_path_imports_only_the_runtime():
     modules = eval(out)
     assert not [m for m in modules if m.startswith("mydocker_lab.lab")]
     assert not [m for m in modules if m.split(".")[0] in ("IPython", "ipywidgets", "pexpect")]
+
+
+def test_without_privilege_is_one_clear_line_and_125():
+    """Root without CAP_SYS_ADMIN (as in a locked-down container) cannot create namespaces."""
+    import subprocess
+    import sys
+    proc = subprocess.run(["setpriv", "--bounding-set=-sys_admin", sys.executable, "-m",
+                           "mydocker_lab", "run", "true"], capture_output=True, timeout=30)
+    assert proc.returncode == 125
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1
+    assert "clone: Operation not permitted (EPERM)" in lines[0]
+    assert "sudo" in lines[0] and "--rootless" in lines[0]
