@@ -98,3 +98,19 @@ def test_terminal_is_restored_after_exit():
     child.close()
     modes = [line for line in child.before.split("\r\n") if line.count(":") > 10]
     assert len(modes) == 2 and modes[0] == modes[1], child.before
+
+
+def test_terminal_is_restored_when_the_container_is_killed():
+    import signal
+    from conftest import container_pid
+    child = pexpect.spawn("/bin/sh", ["-c", 'stty -g; "$@"; echo "status $?"; stty -g', "sh"]
+                          + MYDOCKER + ["--log-level", "error", "run", "-ti", "sleep", "30"],
+                          encoding="utf-8", timeout=15)
+    child.expect(r"(\S+:){10,}\S+")  # the first `stty -g`
+    before = child.after
+    mydocker_pid = int(open("/proc/%d/task/%d/children" % (child.pid, child.pid)).read().split()[0])
+    os.kill(container_pid(mydocker_pid, "sleep"), signal.SIGKILL)
+    child.expect_exact("status 137")
+    child.expect(r"(\S+:){10,}\S+")
+    assert child.after == before
+    child.expect(pexpect.EOF)
