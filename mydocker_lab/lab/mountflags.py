@@ -175,7 +175,8 @@ class Propagation(Stack):
                                                                    transcript, leaked)
         verdict = Verdict(not leaked, "the host's /proc was replaced: its ps is broken"
                           if leaked else "the host's /proc is untouched")
-        super().__init__(propagation_diagram(host, container != "book"), transcript, verdict)
+        super().__init__(propagation_diagram(host, container != "book"),
+                         Transcript(transcript), verdict)
 
 
 def explore_propagation(host="shared", container="book", target=None):
