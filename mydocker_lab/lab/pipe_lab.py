@@ -104,7 +104,9 @@ def compare(command_line='sh -c \'echo "two  spaces"\'', target=None):
 
     def outcome(run):
         errors = [e["msg"] for e in run["logs"] if e["level"] == "error"]
-        return (run["stdout"].rstrip("\n") or "(no output)") + "\n-> exit %d%s" % (
+        out = "(an empty line)" if run["stdout"] == "\n" else \
+            run["stdout"].rstrip("\n") or "(no output)"
+        return out + "\n-> exit %d%s" % (
             run["exit"], (": " + errors[0]) if errors else "")
     table = Table(["", "the book (join, split on \" \")", "ours (NUL after each argument)"], [
         ["bytes on the pipe", _show(book_bytes(argv)), _show(our_bytes(argv))],
