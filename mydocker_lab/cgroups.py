@@ -40,6 +40,11 @@ v2: the same, but one level up (``<parent of our cgroup>/mydocker-lab/<id>``),
 because our own cgroup has processes (us) and so may not enable controllers
 for children.
 
+Known limit: the cgroup is removed by the ``mydocker-lab run`` process when the
+container has ended (also when the container was SIGKILLed). If that process
+itself is SIGKILLed, nothing is left to remove it (docker has its daemon for
+that): an empty ``mydocker-lab/<id>`` stays until ``rmdir``.
+
 Standard library only; ``run`` imports this module only when a limit is given.
 """
 import errno

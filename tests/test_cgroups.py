@@ -205,7 +205,8 @@ def test_cgroup_v2_in_a_throw_away_mount(host_unchanged, no_cgroup_left):
 def test_argv_survives_the_pipe_exactly(no_cgroup_left):
     args = ["a b", "it's", '"quoted"', "", "  ", "ünïcødé ✔", "new\nline", "tab\there",
             "$HOME", "*", "-m", "--", os.fsdecode(b"\xff\xfe not utf-8")]
-    show = "import os, sys; sys.stdout.buffer.write(repr([os.fsencode(a) for a in sys.argv[1:]]).encode())"
+    show = ("import os, sys; "
+            "sys.stdout.buffer.write(repr([os.fsencode(a) for a in sys.argv[1:]]).encode())")
     for limits in ([], ["-m", "100m"]):
         proc = mydocker("run", *limits, sys.executable, "-S", "-c", show, *args)
         assert proc.returncode == 0, proc.stderr

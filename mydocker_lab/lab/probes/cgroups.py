@@ -92,7 +92,8 @@ def inside():
 @probe("cgroup-views")
 def views(*limits):
     """A container with ``limits`` seen from both sides, while it runs, and after it ends."""
-    script = "%s -m mydocker_lab.lab.probes cgroup-inside; echo END; read line || true" % sys.executable
+    script = ("%s -m mydocker_lab.lab.probes cgroup-inside; echo END; read line || true"
+              % sys.executable)
     proc = subprocess.Popen(MYDOCKER + ["run", "-i"] + list(limits) + ["sh", "-c", script],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
