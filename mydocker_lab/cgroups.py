@@ -318,7 +318,9 @@ class Cgroup:
 
     def _make(self, controller):
         path, hierarchy = self._dir(controller)
-        if path in self.dirs:
+        if path in self.dirs:  # v2: one directory for all controllers, each enabled above it
+            if hierarchy.version == 2:
+                self._enable_v2(controller, hierarchy, os.path.dirname(path))
             return
         for attempt in range(3):  # another container may remove mydocker-lab/ meanwhile
             try:
