@@ -91,13 +91,14 @@ def test_check_clone_flags(target):
     assert not flow.check_clone_flags(["bogus"], target)
 
 
-def test_probe_leaves_no_gate_or_process(target):
-    before = set(os.listdir("/proc"))
-    target.probe("run-flow")
-    new = [p for p in set(os.listdir("/proc")) - before if p.isdigit()]
-    for pid in new:
+def test_probe_leaves_nothing_behind(target):
+    from mydocker_lab.lab.probes.flow import COMMAND
+    result = target.probe("run-flow")
+    assert result["left_on_host"] == [] and result["exit"] == 3
+    script = "\0".join(COMMAND).encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
-                assert b"mydocker_lab" not in f.read()
-        except FileNotFoundError:
+                assert script not in f.read(), "a container of the probe is still running"
+        except (FileNotFoundError, ProcessLookupError):
             pass
