@@ -225,7 +225,11 @@ def pid1():
     host = _sh(SELF_TERM)
     inside = _in_container(SELF_TERM)
     # 2. Orphans: reparented to the namespace's PID 1 (inside, ps sees everything).
-    orphan = _in_container(ORPHAN)
+    for _attempt in range(5):
+        orphan = _in_container(ORPHAN)
+        # ps may run before the orphan's fork has exec'd sleep (it then shows as sh): again
+        if any(line.split()[1:] == ["1", "sleep", "5"] for line in orphan["stdout"].splitlines()):
+            break
     # 3. When PID 1 ends, the kernel kills every other process of its namespace.
     start = time.monotonic()
     leave = _in_container(LEAVE)

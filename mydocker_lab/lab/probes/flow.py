@@ -169,6 +169,22 @@ def _wait_blocked(proc, gates, timeout=10):
     raise TimeoutError("mydocker-lab did not reach its next log line in %d s" % timeout)
 
 
+def _settle(root, timeout=2):
+    """Wait until the container's own children have exec'd (a fork still shows its parent's
+    cmdline for a moment): the snapshot shows each process as the program it is becoming."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tree = {pid: (ppid, depth) for pid, ppid, depth in _tree(root)}
+        try:
+            unsettled = [pid for pid, (ppid, depth) in tree.items()
+                         if depth >= 2 and _cmdline(pid) == _cmdline(ppid)]
+        except OSError:
+            unsettled = [None]
+        if not unsettled:
+            return
+        time.sleep(0.002)
+
+
 def _take(reader, step):
     """Read one packet from a gate; it is ``step``'s line (or the filler when no step)."""
     packet = os.read(reader, 65536).decode("utf-8", "replace").rstrip("\n")
@@ -204,6 +220,7 @@ def run_flow(hostname="lab"):
                 container_pid = kids[0] if kids else None
             if container_pid and not os.path.exists("/proc/%d" % container_pid):
                 container_pid = None
+            _settle(proc.pid)
             snap = _snapshot(proc.pid, container_pid)
             for entry in snap["host"][1:]:
                 container_host_pids.add(entry["pid"])
