@@ -9,6 +9,7 @@ import pytest
 from mydocker_lab import linux
 from mydocker_lab.container import init
 from mydocker_lab.lab import mountflags as mf
+from mydocker_lab.lab import namespaces as ns
 from mydocker_lab.lab.display import Verdict
 
 
@@ -31,11 +32,13 @@ def host_unchanged():
 
 def test_ps_needs_its_own_proc_in_a_new_pid_namespace():
     view = mf.ps_in_new_pid_namespace()
-    host_pid1 = open("/proc/1/comm").read().strip()
     left, right = view.left.splitlines(), view.right.splitlines()
     assert left[1] == "PID 1" and right[1] == "PID 1"          # the shell is PID 1 either way
-    assert left[4].split() == ["1", host_pid1]                 # ...but ps sees the host's PID 1
+    # ...but ps sees the host's PID 1 (its name, which differs per machine, as a label)
+    assert left[4].split(None, 1) == ["1", ns.HOST_INIT]
+    assert left[7].split(None, 1) == ["1", ns.HOST_INIT] and left[8].split() == ["2", "kthreadd"]
     assert right[4].split() == ["1", "sh"]                     # ...unless /proc is its own
+    assert [line.split()[1] for line in right[7:9]] == ["sh", "ps"]
     assert int(left[-1].rsplit(" ", 1)[1]) > 1 and right[-1] != left[-1]
 
 
@@ -44,7 +47,11 @@ def test_container_proc_is_mounted_with_the_books_flags():
     top = view.right.splitlines()[-1]
     assert top.split()[:2] == ["/proc", "proc"]
     assert {"nosuid", "nodev", "noexec"} <= set(top.split()[2].split(","))
-    assert "noexec" not in view.left
+    # the host's own options (they differ per machine) are a label, on the host and on the
+    # container's copy of the host's mount
+    host_line = "/proc  proc   " + mf.HOST_OPTIONS
+    assert view.left.splitlines()[1:] == [host_line]
+    assert view.right.splitlines()[1:-1] == [host_line]
     assert init.PROC_FLAGS == linux.MS_NOEXEC | linux.MS_NOSUID | linux.MS_NODEV
     assert mf.flags_text(init.PROC_FLAGS) == "MS_NOEXEC | MS_NOSUID | MS_NODEV = 0xe"
 
@@ -102,8 +109,10 @@ def test_propagation_reproduces_the_books_bug_only_on_a_shared_host(host, contai
     text, leaked = mf.propagation(host, container)
     assert leaked is leaks, text
     assert "findmnt -n -o PROPAGATION /proc\n%s" % host in text
-    host_after = text.split("host# ps -o pid,comm -p 1", 1)[1]
+    host_after = text.split("host# ps -o comm= -p 1", 1)[1]
     assert ("No such file or directory" in host_after) is leaks
+    # the host's ps works unless the bug struck; its PID 1 is shown as a label
+    assert (host_after.splitlines()[1] == ns.HOST_INIT) is not leaks
 
 
 def test_propagation_explorer_widget():

@@ -103,7 +103,56 @@ def test_explorer_widget_runs_the_probe_for_the_ticked_boxes():
 def test_side_by_side_runs_the_container_side_in_a_container():
     view = ns.side_by_side(["hostname"], ["hostname", 'echo "PID $$"'])
     assert view.right.splitlines() == ["$ hostname", ns.HOSTNAME, '$ echo "PID $$"', "PID 1"]
-    assert view.left.splitlines() == ["$ hostname", socket.gethostname()]
+    # the host's own name is compared in code and shown as a label: the same on every machine
+    assert view.left.splitlines() == ["$ hostname", ns.HOST_NAME]
+
+
+def test_host_values_are_this_machines():
+    values = ns.host_values()
+    assert values.hostname == socket.gethostname()
+    with open("/proc/1/comm") as f:
+        assert values.init == f.read().strip()
+    with open("/proc/net/dev") as f:
+        devices = {line.split(":", 1)[0].strip() for line in f.readlines()[2:]}
+    assert values.nic in devices and values.nic != "lo"
+    assert ns.default_interface() == values.nic
+
+
+def test_machine_values_are_labelled_only_where_they_are_the_machines():
+    values = ns.HostValues("vm", "systemd", "eth0")
+    text = "\n".join(["$ hostname", "vm", "$ cat /proc/1/comm", "systemd", "$ ps -o pid,comm",
+                      "    PID COMMAND", "      1 systemd", "     12 systemd",
+                      "$ ip link show dev eth0", 'Device "eth0" does not exist.',
+                      "eth0@if12: <UP>", "veth0 eth0.100 eth00 vmx"])
+    assert values.label(text).splitlines() == [
+        "$ hostname", ns.HOST_NAME, "$ cat /proc/1/comm", ns.HOST_INIT, "$ ps -o pid,comm",
+        "    PID COMMAND", "      1 " + ns.HOST_INIT, "     12 systemd",
+        "$ ip link show dev " + ns.NETWORK_CARD, 'Device "%s" does not exist.' % ns.NETWORK_CARD,
+        ns.NETWORK_CARD + ": <UP>", "veth0 eth0.100 eth00 vmx"]
+    # a container's PID 1 is its own, not the host's init
+    assert values.label("1 systemd\nsystemd", host=False) == "1 systemd\nsystemd"
+    mixed = "host# ps -o comm= -p 1\nsystemd\ncontainer# cat /proc/1/comm\nsystemd"
+    assert values.label(mixed).splitlines()[1::2] == [ns.HOST_INIT, "systemd"]
+
+
+def test_network_card_is_shown_as_a_label_and_the_container_has_none():
+    nic = ns.default_interface()
+    view = ns.side_by_side(["ip -o link show dev %s | cut -d' ' -f2" % nic],
+                           ["ip link show dev " + nic])
+    assert view.left.splitlines() == ["$ ip -o link show dev %s | cut -d' ' -f2"
+                                      % ns.NETWORK_CARD, ns.NETWORK_CARD + ":"]
+    assert view.right.splitlines() == ["$ ip link show dev " + ns.NETWORK_CARD,
+                                       'Device "%s" does not exist.' % ns.NETWORK_CARD]
+    assert nic not in view.text()
+
+
+def test_explorer_shows_the_hosts_name_as_a_label():
+    text = ns.explore(user=True).text()
+    assert ns.HOST_NAME + " (sethostname: EPERM)" in text
+    assert ns.HOST_NAME + " (unchanged)" in text
+    assert socket.gethostname() not in text.split()
+    renamed = ns.explore().text()          # no UTS namespace: the child renames its parent
+    assert "child (the child renamed it!)" in renamed
 
 
 @pytest.mark.parametrize("answer", [
@@ -113,6 +162,7 @@ def test_side_by_side_runs_the_container_side_in_a_container():
 def test_hostname_exercise_accepts_right_answers(answer):
     verdict = ns.check_own_hostname(answer)
     assert isinstance(verdict, Verdict) and verdict.ok, verdict.text()
+    assert "the host's name is unchanged" in verdict.message
 
 
 @pytest.mark.parametrize("answer, expect", [
@@ -125,6 +175,10 @@ def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect):
     verdict = ns.check_own_hostname(answer)
     assert not verdict.ok and expect in verdict.message and verdict.hint, verdict.text()
     assert socket.gethostname() != "renamed-host"
+    # the host's name appears only as its label, never as itself
+    assert socket.gethostname() not in verdict.text().replace("$ " + answer, "").split()
+    if answer == "hostname":
+        assert verdict.details.splitlines() == ["$ hostname", ns.HOST_NAME]
 
 
 def test_host_network_exercise():

@@ -10,7 +10,7 @@ import html
 from .. import linux
 from ..container import init
 from .display import SideBySide, Table, Verdict
-from .namespaces import HOSTNAME, Html, Stack, _target
+from .namespaces import HOSTNAME, HostValues, Html, Stack, _target
 from .targets import TargetError
 
 FLAGS = (("MS_NOEXEC", linux.MS_NOEXEC, "noexec"), ("MS_NOSUID", linux.MS_NOSUID, "nosuid"),
@@ -44,35 +44,57 @@ class Transcript(Html):
         super().__init__('<pre style="margin:0">%s</pre>' % html.escape(text), text)
 
 
-def session(prefix, commands, target=None, env=None, prompt="$"):
+def session(prefix, commands, target=None, env=None, prompt="$", host=True):
     """Run ``commands`` in one ``sh`` started by ``prefix`` (e.g. ``["unshare", "--pid"]``)
-    on the target; the transcript (``str()`` gives the text)."""
-    proc = _target(target).run(list(prefix) + ["sh", "-c", script(commands, prompt)],
-                               env=env, timeout=60)
-    return Transcript((proc.stdout + proc.stderr).rstrip("\n"))
+    on the target; the transcript (``str()`` gives the text), with the machine's own values
+    shown as labels (``host``: the host's PID 1 too, see ``HostValues.label``)."""
+    target = _target(target)
+    mine = HostValues.read(target)
+    proc = target.run(list(prefix) + ["sh", "-c", script(commands, prompt)],
+                      env=env, timeout=60)
+    return Transcript(mine.label((proc.stdout + proc.stderr).rstrip("\n"), host=host))
 
 
 # -- 1. a new PID namespace, with and without its own /proc ---------------------------------
-PID_COMMANDS = ['echo "PID $$"', "ps -o pid,comm -p $$", "ps -e -o pid,comm | head -4",
+PID_COMMANDS = ['echo "PID $$"', "ps -o pid,comm -p $$", "ps -e -o pid,comm | head -3",
                 'echo "/proc/self is PID $(readlink /proc/self)"']
 
 
 def ps_in_new_pid_namespace(target=None):
-    """``ps`` in a new PID namespace: with the host's /proc (left), with its own (right)."""
-    left = session(["unshare", "--pid", "--fork"], PID_COMMANDS, target)
-    right = session(["unshare", "--pid", "--fork", "--mount-proc"], PID_COMMANDS, target)
+    """``ps`` in a new PID namespace: with the host's /proc (left), with its own (right).
+    On the left, ``ps`` reports the host's PID 1: shown as ``<the host's init>``."""
+    left = session(["unshare", "--pid", "--fork"], PID_COMMANDS, target, host=True)
+    right = session(["unshare", "--pid", "--fork", "--mount-proc"], PID_COMMANDS, target,
+                    host=False)
     return SideBySide(left, right, "unshare --pid --fork  (the host's /proc)",
                       "unshare --pid --fork --mount-proc  (its own /proc)")
 
 
+#: How the host mounted its /proc differs between machines (systemd: rw,nosuid,nodev,
+#: noexec,relatime; others rw,relatime): shown as this label.
+HOST_OPTIONS = "<the host's options>"
+
+
 def proc_mount_options(target=None):
-    """How /proc is mounted: on the host, and in a ``mydocker-lab run`` container."""
+    """How /proc is mounted: on the host, and in a ``mydocker-lab run`` container.
+
+    The host's own options are shown as ``<the host's options>``, on the host and on the
+    container's copy of the host's mount (compared here); the container's own /proc
+    mount, the last line, is shown as it is."""
     target = _target(target)
     command = "findmnt -n -o TARGET,FSTYPE,OPTIONS /proc"
-    host = target.run(["sh", "-c", command + " 2>&1"]).stdout
+    host = target.run(["sh", "-c", command + " 2>&1"]).stdout.rstrip("\n").splitlines()
     inside = target.run_container(["sh", "-c", command + " 2>&1"], "--log-level", "error",
-                                  "--hostname", HOSTNAME).stdout
-    return SideBySide("$ %s\n%s" % (command, host), "$ %s\n%s" % (command, inside),
+                                  "--hostname", HOSTNAME).stdout.rstrip("\n").splitlines()
+
+    def label(line):
+        if line not in host or len(line.split()) != 3:
+            return line
+        return line[:line.rindex(line.split()[2])] + HOST_OPTIONS
+    host_view = [label(line) for line in host]
+    inside_view = [label(line) for line in inside[:-1]] + inside[-1:]
+    return SideBySide("\n".join(["$ " + command] + host_view),
+                      "\n".join(["$ " + command] + inside_view),
                       "host", "container (mydocker-lab run)")
 
 
@@ -134,7 +156,7 @@ CONTAINERS = {
     "book": [BOOK_MOUNT, "ps -e -o pid,comm"],
     "fix": [FIX, BOOK_MOUNT, "ps -e -o pid,comm"],
 }
-HOST_AFTER = ["ps -o pid,comm -p 1", "cat /proc/self/comm"]
+HOST_AFTER = ["ps -o comm= -p 1", "cat /proc/self/comm"]
 _CHECK = "test -e /proc/self && echo @@proc-ok || echo @@proc-broken"
 
 
@@ -166,7 +188,7 @@ def propagation(host="shared", container="book", target=None):
                           % (proc.returncode, out))
     leaked = "@@proc-broken" in out
     text = "\n".join(line for line in out.splitlines() if not line.startswith("@@proc-"))
-    return text, leaked
+    return HostValues.read(target).label(text), leaked
 
 
 class Propagation(Stack):
@@ -188,7 +210,8 @@ def propagation_explorer(target=None):
     from ipywidgets import Dropdown, fixed, interactive
     return interactive(explore_propagation, target=fixed(target),
                        host=Dropdown(options=[("shared (systemd hosts)", "shared"),
-                                              ("private (this VM)", "private")],
+                                              ("private (hosts without systemd)",
+                                               "private")],
                                      value="shared", description="host's /"),
                        container=Dropdown(options=[("the book's init.go", "book"),
                                                    ("the fix: make / private first", "fix"),

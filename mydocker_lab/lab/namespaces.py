@@ -7,6 +7,7 @@ and shapes what they report for display.
 """
 import html
 import json
+import re
 import shlex
 
 from .display import SideBySide, Table, Verdict, _Rich
@@ -27,6 +28,13 @@ CLONE_NAMES = {"uts": "CLONE_NEWUTS", "pid": "CLONE_NEWPID", "mnt": "CLONE_NEWNS
                "cgroup": "CLONE_NEWCGROUP"}
 #: The hostname the notebook's containers get (a fixed one keeps outputs stable).
 HOSTNAME = "lab"
+
+#: How the notebooks write values that belong to the machine they run on (and differ on
+#: every other): the commands run for real, only the display puts the label in place of
+#: the value, so a page reads the same on a laptop, in the VM and in CI.
+HOST_NAME = "<the host's name>"
+HOST_INIT = "<the host's init>"
+NETWORK_CARD = "<your network card>"
 
 
 class Stack(_Rich):
@@ -62,6 +70,55 @@ def _target(target):
     return target or get_target()
 
 
+#: A transcript line that is a command, not output: ``$ ...``, ``host# ...``, ``container# ...``
+_PROMPT = re.compile(r"^(\$|host#|container#) ")
+
+
+class HostValues:
+    """The values that belong to the machine (read on the target), and :meth:`label`,
+    which writes them as labels in a transcript."""
+
+    def __init__(self, hostname, init, nic):
+        self.hostname, self.init, self.nic = hostname, init, nic
+
+    @classmethod
+    def read(cls, target=None):
+        values = _target(target).probe("host-values")
+        return cls(values["hostname"], values["init"], values["nic"])
+
+    def label(self, text, host=True):
+        """``text`` (a transcript) with the machine's values written as labels:
+
+        - a line of output that is exactly the host's hostname -> ``<the host's name>``;
+        - the host's PID 1, when the host prints it (``cat /proc/1/comm``, a ``ps`` line
+          for PID 1) -> ``<the host's init>``. ``host`` says whether the text is the
+          host's side; in a transcript, a ``host#``/``container#`` prompt switches sides;
+        - the network card's name, in commands too -> ``<your network card>`` (ip writes
+          a veth as ``eth0@if12``: the suffix is part of the name it shows).
+        """
+        lines = []
+        for line in text.split("\n"):
+            prompt = _PROMPT.match(line)
+            if prompt:
+                host = {"host#": True, "container#": False}.get(prompt.group(1), host)
+            elif line == self.hostname:
+                line = HOST_NAME
+            elif host and self.init:
+                ps_line = re.match(r"^(\s*1\s+)%s$" % re.escape(self.init), line)
+                if line == self.init or ps_line:
+                    line = (ps_line.group(1) if ps_line else "") + HOST_INIT
+            if self.nic:
+                line = re.sub(r"(?<![\w.@-])%s(@[\w.-]+)?(?![\w.-])" % re.escape(self.nic),
+                              lambda _: NETWORK_CARD, line)
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def host_values(target=None):
+    """This machine's hostname, PID 1 and network card (see :class:`HostValues`)."""
+    return HostValues.read(target)
+
+
 def container(target, command, *options):
     """``mydocker-lab run --hostname lab [OPTIONS] COMMAND``; CompletedProcess."""
     return _target(target).run_container(list(command), "--log-level", "error",
@@ -84,9 +141,17 @@ def transcript(commands, where="host", target=None):
 def side_by_side(host_commands, container_commands, target=None):
     """The host's transcript beside a container's (each command in a fresh container
     by ``mydocker-lab run --hostname lab``). The containers run first, so the host's
-    commands show what is left on the host afterwards."""
+    commands show what is left on the host afterwards.
+
+    The machine's own values are shown as labels (:meth:`HostValues.label`); its hostname
+    is read *before* the containers run, so ``<the host's name>`` on the host's side
+    afterwards also says: unchanged.
+    """
+    target = _target(target)
+    mine = HostValues.read(target)
     inside = transcript(container_commands, "container", target)
-    return SideBySide(transcript(host_commands, "host", target), inside,
+    outside = transcript(host_commands, "host", target)
+    return SideBySide(mine.label(outside, host=True), mine.label(inside, host=False),
                       "host", "container (mydocker-lab run)")
 
 
@@ -103,13 +168,12 @@ def ns_links(where="host", target=None):
 
 
 def default_interface(target=None):
-    """The name of the host's network device that carries the default route (eth0 here)."""
-    proc = _target(target).run(["cat", "/proc/net/route"], check=True)
-    for line in proc.stdout.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) > 2 and fields[1] == "00000000":
-            return fields[0]
-    return "lo"
+    """The name of the host's network card: the device that carries the default route
+    (eth0, enp0s3, wlan0, ...), else the first device besides ``lo``."""
+    nic = HostValues.read(target).nic
+    if nic is None:
+        raise TargetError("this machine has no network device besides lo")
+    return nic
 
 
 # -- host vs container: which namespaces are new ---------------------------------------
@@ -221,10 +285,13 @@ class Exploration(Stack):
         def iso(kind):
             return "✔ own" if own[kind] else "✘ shared"
 
+        # the host's name differs on every machine: shown as a label, compared here
         before, after = parent["hostname_before"], parent["hostname_after"]
-        host_name = after if after == before else "%s (the child renamed it!)" % after
-        child_name = child["hostname"] + ("" if child["sethostname"] == "ok"
-                                          else " (sethostname: %s)" % child["sethostname"])
+        host_name = ("%s (unchanged)" % HOST_NAME if after == before
+                     else "%s (the child renamed it!)" % after)
+        child_name = ((HOST_NAME if child["hostname"] == before else child["hostname"])
+                      + ("" if child["sethostname"] == "ok"
+                         else " (sethostname: %s)" % child["sethostname"]))
         child_pid = "PID %d" % child["pid"]
         mount = ("mounted it" if child["mount"] == "ok" else "mount: %s" % child["mount"])
         parent_mount = ("sees the child's tmpfs!" if parent["mount_seen"]
@@ -286,10 +353,13 @@ def check_own_hostname(answer, target=None):
     status = int(tail.split("\n", 1)[0])
     host_after = tail.split("@@host=", 1)[1].strip()
     printed = out.strip().splitlines()[-1].strip() if out.strip() else ""
-    shown = "$ %s\n%s" % (answer, (out + proc.stderr).strip())
+    # what the command printed, with the host's name (different on every machine) as a label
+    printed_lines = [HOST_NAME if line == host else line
+                     for line in (out + proc.stderr).strip().splitlines()]
+    shown = "\n".join(["$ %s" % answer] + printed_lines)
     if host_after != host:
         return Verdict(False, "that renamed the host to %r (we ran it in a throw-away "
-                       "namespace, so your machine is still %r)" % (host_after, host),
+                       "namespace, so your machine's name is unchanged)" % host_after,
                        "the child needs its own UTS namespace: start it with "
                        "`unshare --uts ...` (or `mydocker-lab run`)", shown)
     if status != 0:
@@ -301,10 +371,10 @@ def check_own_hostname(answer, target=None):
                        "end the child's script with `hostname`, so it prints its own name",
                        shown)
     if printed == host:
-        return Verdict(False, "the child is still called %r, like the host" % host,
+        return Verdict(False, "the child is still called %s, like the host" % HOST_NAME,
                        "inside the child, set a new name (`hostname NAME`), then print it",
                        shown)
-    return Verdict(True, "the child is called %r and the host is still %r" % (printed, host),
+    return Verdict(True, "the child is called %r and the host's name is unchanged" % printed,
                    details=shown)
 
 
