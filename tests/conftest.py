@@ -1,50 +1,10 @@
 """Fixtures for the runtime's tests: real containers, started as a user would start them."""
-import json
 import os
-import subprocess
 import sys
-import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: mydocker-lab, exactly as `python -m mydocker_lab` (the console script runs the same main()).
-MYDOCKER = [sys.executable, "-m", "mydocker_lab"]
-
-
-def mydocker(*args, timeout=30, **kwargs):
-    """Run ``mydocker-lab ARGS...``; a CompletedProcess with bytes output."""
-    kwargs.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.run(MYDOCKER + list(args), capture_output=True, timeout=timeout, **kwargs)
-
-
-def log_lines(stderr):
-    """The JSON log lines of a run (every stderr line must be one)."""
-    return [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
-
-
-def container_pid(parent_pid, comm=None, timeout=10):
-    """The host pid of the container's PID 1 (the parent's only child), once it runs ``comm``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/task/%d/children" % (parent_pid, parent_pid)) as f:
-                children = [int(p) for p in f.read().split()]
-            if children:
-                with open("/proc/%d/comm" % children[0]) as f:
-                    if comm is None or f.read().strip() == comm:
-                        return children[0]
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        time.sleep(0.02)
-    raise AssertionError("no container process running %r under pid %d" % (comm, parent_pid))
-
-
-def snapshot_host():
-    """What a container must never change on the host."""
-    with open("/proc/self/mountinfo") as f:
-        mounts = f.read()
-    return {"hostname": os.uname().nodename, "mounts": mounts}
+from support import snapshot_host
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import MYDOCKER, container_pid, log_lines, mydocker
+from support import MYDOCKER, container_pid, log_lines, mydocker
 
 from mydocker_lab import cgroups
 

@@ -1,7 +1,7 @@
 """The command line: help that teaches, and one clear line for every bad input."""
 import pytest
 
-from conftest import mydocker
+from support import mydocker
 
 
 def test_run_help_teaches_the_flow_and_exit_codes():

@@ -9,12 +9,12 @@ import os
 import subprocess
 import sys
 
-from conftest import MYDOCKER
+from support import MYDOCKER
 
 SCENARIO = r'''
 import ctypes, json, os, signal, subprocess, sys
 sys.path.insert(0, sys.argv[1])
-from conftest import MYDOCKER, container_pid
+from support import MYDOCKER, container_pid
 
 subprocess.run(["mount", "--make-rshared", "/"], check=True)  # like systemd does
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, log_lines
+from support import ROOT, log_lines
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 

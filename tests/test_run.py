@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import MYDOCKER, container_pid, log_lines, mydocker
+from support import MYDOCKER, container_pid, log_lines, mydocker
 
 
 def test_command_is_pid_1_in_new_namespaces(host_unchanged):
@@ -159,7 +159,7 @@ def test_container_dies_with_a_sigkilled_parent():
     helper = r'''
 import ctypes, json, os, signal, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from conftest import MYDOCKER, container_pid
+from support import MYDOCKER, container_pid
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
 parent = subprocess.Popen(MYDOCKER + ["run", "sleep", "30"], stderr=subprocess.DEVNULL)
 child = container_pid(parent.pid, "sleep")

@@ -6,7 +6,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import MYDOCKER
+from support import MYDOCKER, container_pid
 
 PROMPT = "mydocker$ "
 
@@ -102,7 +102,6 @@ def test_terminal_is_restored_after_exit():
 
 def test_terminal_is_restored_when_the_container_is_killed():
     import signal
-    from conftest import container_pid
     child = pexpect.spawn("/bin/sh", ["-c", 'stty -g; "$@"; echo "status $?"; stty -g', "sh"]
                           + MYDOCKER + ["--log-level", "error", "run", "-ti", "sleep", "30"],
                           encoding="utf-8", timeout=15)
