@@ -137,6 +137,15 @@ Vagrant.configure("2") do |config|
 end
 VF
 tar -C "$BOX" -cf "$WORK/box.box" metadata.json Vagrantfile box.img
+# vagrant-libvirt caches each box version as a volume in the storage pool: drop stale ones
+if command -v virsh >/dev/null && virsh -c qemu:///system pool-info default >/dev/null 2>&1; then
+    prefix="$(printf '%s' "$BOX_NAME" | sed 's|/|-VAGRANTSLASH-|g')_vagrant_box_image_"
+    virsh -c qemu:///system vol-list default 2>/dev/null | awk -v p="$prefix" 'index($1, p) == 1 {print $1}' |
+    while read -r vol; do
+        say "removing stale libvirt volume $vol"
+        virsh -c qemu:///system vol-delete --pool default "$vol" >/dev/null || true
+    done
+fi
 say "adding box $BOX_NAME ($(du -h "$WORK/box.box" | cut -f1))"
 vagrant box add --force --name "$BOX_NAME" --provider libvirt "$WORK/box.box" >/dev/null
 say "done: box $BOX_NAME added"

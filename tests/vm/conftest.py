@@ -1,7 +1,7 @@
 """The real-VM tier: these tests drive the project's Vagrant VM through the vagrant target.
 
-They run when the VM is up and MYDOCKER_LAB_VM=1 (scripts/vm-tier does both); otherwise each
-is skipped with the reason. They run from any host (macOS, Windows, Linux without root): the
+They run when the target is the VM (MYDOCKER_LAB_TARGET=vagrant, after `vagrant up`) or
+MYDOCKER_LAB_VM=1 (scripts/vm-tier sets both); otherwise each is skipped with the reason. They run from any host (macOS, Windows, Linux without root): the
 containers start inside the VM, never here.
 """
 import os
@@ -19,15 +19,20 @@ def must_be_root():
     """Overrides tests/conftest.py's: nothing here needs root on this host."""
 
 
+def vm_wanted():
+    return (os.environ.get("MYDOCKER_LAB_VM") == "1"
+            or os.environ.get("MYDOCKER_LAB_TARGET") == "vagrant")
+
+
 def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(os.path.abspath(__file__))
     for item in items:
         if str(item.fspath).startswith(here):
             item.add_marker(pytest.mark.vm)
-            if os.environ.get("MYDOCKER_LAB_VM") != "1":
+            if not vm_wanted():
                 item.add_marker(pytest.mark.skip(
                     reason="needs the Vagrant VM: run scripts/vm-tier, or `vagrant up` and "
-                           "set MYDOCKER_LAB_VM=1"))
+                           "set MYDOCKER_LAB_TARGET=vagrant (or MYDOCKER_LAB_VM=1)"))
 
 
 @pytest.fixture(scope="session")
