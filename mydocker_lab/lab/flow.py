@@ -218,9 +218,11 @@ def _short(argv, package_dir, width):
 def host_view(run, key):
     """The host's process tree at step ``key`` (from the host's /proc)."""
     snap = run.steps[key]["snapshot"]
-    if key == "parent":
-        return ("PID …        python -m mydocker_lab run …\n"
-                "(one process, before clone: no log line to pause on yet)")
+    if key == "parent":  # no log line to pause on before clone: the parent as seen just after
+        parent = run.steps["clone"]["snapshot"]["host"][0]
+        head = "PID %-7d " % parent["pid"]
+        return (head + _short(parent["cmdline"], run.package_dir, 74 - len(head))
+                + "\n(alone: clone() has not run yet)")
     if key == "exit":
         left = run.result["left_on_host"]
         return ("mydocker-lab exited with status %d\nits processes left on the host: %s"
