@@ -13,7 +13,6 @@ No runtime code is changed or mocked: the pauses are ordinary blocking writes.
 """
 import ctypes
 import fcntl
-import json
 import os
 import subprocess
 import sys
