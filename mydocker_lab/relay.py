@@ -88,8 +88,9 @@ def _loop(master, pid, wake_r, stdin, stdout):
                     master_open, output_ok = _pump_output(master, stdout, output_ok)
                     if not master_open:
                         # Nothing in the container holds its terminal any more: no more
-                        # output will come. Wait for PID 1 (signals are still forwarded).
-                        return _reap(pid, 0)
+                        # output will come. Wait for PID 1 (signals are still forwarded),
+                        # unless this same batch of events already reaped it.
+                        return status if status is not None else _reap(pid, 0)
             elif fd == stdin:
                 data = _read(stdin)
                 if not data:

@@ -181,3 +181,28 @@ print(json.dumps({"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else N
 def test_hostname_of_container_does_not_change_the_hosts(host_unchanged):
     proc = mydocker("run", "sh", "-c", "hostname other && hostname")
     assert proc.stdout == b"other\n"
+
+
+def test_tty_exit_status_survives_sigchld_and_hangup_together():
+    """PID 1's end can arrive twice in one poll(): SIGCHLD and the pty's hang-up. Make that
+    certain: freeze mydocker-lab (SIGSTOP) while its container ends, then let it go on."""
+    def state(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
+    def wait_for(pid, wanted):
+        deadline = time.monotonic() + 10
+        while state(pid) != wanted:
+            assert time.monotonic() < deadline, "pid %d never reached state %s" % (pid, wanted)
+            time.sleep(0.01)
+
+    with subprocess.Popen(MYDOCKER + ["--log-level", "error", "run", "-t", "sh", "-c",
+                                      "sleep 0.3; exit 3"], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        pid1 = container_pid(proc.pid, "sh")
+        os.kill(proc.pid, signal.SIGSTOP)
+        wait_for(proc.pid, "T")
+        wait_for(pid1, "Z")  # the container has ended; mydocker-lab has not noticed yet
+        os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err, out) == (3, b"", b"")
