@@ -86,6 +86,11 @@ def main():
     if os.geteuid() != 0:
         sys.exit("benchmarks/bench_run.py: run it as root (sudo), like the tests")
     unshare = shutil.which("unshare")
+    # Measure the package as installed: with its bytecode compiled (PYTHONDONTWRITEBYTECODE,
+    # or a read-only checkout, would otherwise make every run recompile what changed).
+    import mydocker_lab
+    subprocess.run([sys.executable, "-m", "compileall", "-q",
+                    os.path.dirname(mydocker_lab.__file__)], check=True)
 
     print("mydocker-lab run: medians of %d runs (%s)" % (args.runs, " ".join(MYDOCKER)))
     bare = median_seconds([sys.executable, "-c", "pass"], args.runs)

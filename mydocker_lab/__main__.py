@@ -10,6 +10,6 @@ if not __package__:
     import os
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mydocker_lab.cli import main  # noqa: E402
+from mydocker_lab.cli import console  # noqa: E402
 
-sys.exit(main())
+console()

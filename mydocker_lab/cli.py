@@ -91,6 +91,21 @@ class UsageError(Exception):
     pass
 
 
+def console():
+    """The ``mydocker-lab`` command: :func:`main`, then exit at once.
+
+    Nothing of ours needs the interpreter's teardown (module clean-up, ~3 ms of every
+    container's start-to-exit), so flush and ``os._exit`` with the status.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # the reader went away: nothing left to tell it
+            pass
+    os._exit(code)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["init"]:  # the hidden subcommand: the container's first process
@@ -103,6 +118,8 @@ def main(argv=None):
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `mydocker-lab --help | head -1`: the reader has gone
+        return 141  # 128 + SIGPIPE, as if the signal had ended us
 
 
 def _main(argv):

@@ -77,3 +77,14 @@ def test_without_privilege_is_one_clear_line_and_125():
     assert len(lines) == 1
     assert "clone: Operation not permitted (EPERM)" in lines[0]
     assert "sudo" in lines[0] and "--rootless" in lines[0]
+
+
+def test_help_into_a_closed_pipe_is_quiet():
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "mydocker_lab", "run", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `mydocker-lab run --help | head -0`
+    assert proc.wait(10) == 141
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
