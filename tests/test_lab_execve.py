@@ -6,6 +6,7 @@ from ipywidgets import interactive
 
 from mydocker_lab.lab import execve
 from mydocker_lab.lab.display import Verdict
+from mydocker_lab.lab.labels import PYTHON, SH_FILE
 from mydocker_lab.lab.targets import get_target
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,12 @@ def test_before_after_display(target):
     text = shown.text()
     assert text.startswith("before execve") and "✔ same process" in text
     assert "<table>" in shown.html()
+    # what belongs to the machine or the run is compared, then shown as a label
+    assert "pid      same  <the child's PID> → the same" in text
+    assert "ppid     same  <the probe's PID> → the same" in text
+    assert "exe      NEW   %s → %s" % (PYTHON, SH_FILE) in text
+    assert "cmdline  NEW   %s -m mydocker_lab.lab.probes exec-image → sh -c " % PYTHON in text
+    assert target.python not in text and os.path.realpath("/bin/sh") not in text
 
 
 def test_every_case_exit_code(target):
@@ -71,6 +78,8 @@ def test_pid1_rules(target):
     assert result["leave"]["seconds"] < 5 and result["leave"]["sleep_left_on_host"] == []
     text = execve.pid1_rules(target).text()
     assert "still alive" in text and "killed by signal 15" in text
+    assert "I am PID <its host PID>, sending myself SIGTERM" in text
+    assert "\n  PID  PPID COMMAND\n    1     0 sh -c (sleep 5 &); ps -o pid,ppid,args\n" in text
 
 
 def test_check_exit_codes_right_and_wrong(target):

@@ -4,9 +4,11 @@ Every experiment runs on the target through a probe
 (``mydocker_lab/lab/probes/execve.py``); this module only asks and shows.
 """
 import html
+import re
 import shlex
 
 from .display import _Rich, Note, Pre, SideBySide, Stack, Table, Verdict
+from .labels import PYTHON, SH_FILE, pid_label, ps_fixed_width
 from .probes.execve import CASES, LEAVE, ORPHAN, SELF_TERM
 from .targets import get_target
 
@@ -42,22 +44,49 @@ class BeforeAfter(_Rich):
 
 
 # -- 1. same process, new program ---------------------------------------------------------
+def _labelled(image, probe, sh_file):
+    """``image``'s fields as shown: what belongs to the machine or the run as labels.
+
+    The child before execve() is a copy of the probe: the same interpreter (its path
+    differs per machine) and, after fork(), its own PID (differs per run). /bin/sh is
+    a link whose real file differs per distribution. Each is compared here first.
+    """
+    shown = {"pid": pid_label("the child's"), "ppid": pid_label("the probe's")
+             if image["ppid"] == probe["pid"] else str(image["ppid"])}
+    shown["exe"] = (PYTHON if image["exe"] == probe["exe"] else
+                    SH_FILE if image["exe"] == sh_file else image["exe"])
+    argv = image["cmdline"]
+    if argv[:1] == probe["cmdline"][:1]:
+        shown["cmdline"] = " ".join([PYTHON, _cmdline(argv[1:])]).rstrip()
+    else:
+        shown["cmdline"] = _cmdline(argv)
+    return shown
+
+
 def before_after(target=None):
-    """Fork a child that reports itself, then execve()s /bin/sh which reports again."""
+    """Fork a child that reports itself, then execve()s /bin/sh which reports again.
+
+    Compared on the real values; shown with labels for the PIDs (they differ on every
+    run), the interpreter and the file /bin/sh is (they differ between machines)."""
     result = _target(target).probe("exec-image")
     before, after = result["before"], result["after"]
+    old_view = _labelled(before, result["probe"], result["sh_file"])
+    new_view = _labelled(after, result["probe"], result["sh_file"])
     rows = []
     for key in ("pid", "ppid", "exe", "cmdline"):
-        old, new = before[key], after[key]
-        if key == "cmdline":
-            old, new = _cmdline(old), _cmdline(new)
-        rows.append([key, "same" if old == new else "NEW", "%s → %s" % (old, new)])
+        same = before[key] == after[key]
+        if key in ("pid", "ppid"):  # a label only says "the same" when it is
+            change = ("%s → the same" % old_view[key] if same
+                      else "%d → %d" % (before[key], after[key]))
+        else:
+            change = "%s → %s" % (old_view[key], new_view[key])
+        rows.append([key, "same" if same else "NEW", change])
     same = before["pid"] == after["pid"] and before["ppid"] == after["ppid"]
     return Stack(
         BeforeAfter("before execve: the forked Python child → after execve: /bin/sh", rows),
         Verdict(same and before["exe"] != after["exe"],
-                "same process (same PID, same parent), new program: %s instead of %s"
-                % (after["exe"], "the Python interpreter")))
+                "same process (same PID, same parent), new program: the shell instead of "
+                "the Python interpreter"))
 
 
 def no_return(target=None):
@@ -134,7 +163,11 @@ def pid1_rules(target=None):
 
     def shown(run):
         return "%s\n-> %s" % (run["stdout"].rstrip("\n"), _status(run["exit"]))
-    signal_view = SideBySide(shown(sig["host"]), shown(sig["container"]),
+    # the host's shell says its own PID, which differs on every run: shown as a label
+    host_run = dict(sig["host"], stdout=re.sub(r"\bPID %d\b" % sig["host"]["pid"],
+                                               "PID " + pid_label("its host"),
+                                               sig["host"]["stdout"]))
+    signal_view = SideBySide(shown(host_run), shown(sig["container"]),
                              "host: sh -c '...' (an ordinary process)",
                              "container: the same sh, as PID 1")
     gone = not leave["sleep_left_on_host"]
@@ -143,7 +176,7 @@ def pid1_rules(target=None):
         signal_view,
         Note("2. Orphans. The script: %s (the subshell exits at once; its child sleep "
              "is an orphan):" % ORPHAN),
-        Pre(orphan["stdout"], "container: ps inside"),
+        Pre(ps_fixed_width(orphan["stdout"]), "container: ps inside"),
         Note("3. When PID 1 ends. The script: " + LEAVE),
         SideBySide("mydocker-lab run returned %s\n`sleep 29.5` still running on the host: %s"
                    % ("in under a second" if leave["seconds"] < 1 else

@@ -69,7 +69,10 @@ def exec_image(path="/bin/sh"):
     output = _read_all(out_r)
     _, status = os.waitpid(pid, 0)
     result = {"before": json.loads(report[0]), "returned": None,
-              "status": os.waitstatus_to_exitcode(status), "output": output}
+              "status": os.waitstatus_to_exitcode(status), "output": output,
+              # to tell these apart from what belongs to the machine: this probe's own
+              # image (the child was a copy of it) and the file /bin/sh really is
+              "probe": _image(os.getpid()), "sh_file": os.path.realpath("/bin/sh")}
     if len(report) > 1:
         result["returned"] = report[1].split()[1]
     elif path == "/bin/sh":
@@ -185,10 +188,15 @@ def exec_run(*argv):
 
 
 def _sh(script):
-    """``sh -c SCRIPT`` here, on the host: exit code and stdout."""
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
-                          stdin=subprocess.DEVNULL)
-    return {"exit": proc.returncode, "stdout": proc.stdout}
+    """``sh -c SCRIPT`` here, on the host: exit code, stdout and the shell's PID."""
+    with subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL) as proc:
+        try:
+            stdout, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return {"exit": proc.returncode, "stdout": stdout, "pid": proc.pid}
 
 
 def _in_container(script):
