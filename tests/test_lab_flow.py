@@ -52,6 +52,20 @@ def test_views_and_step_display(run):
     text = flow.show_step(run, "execve").text()
     assert "▶ execve" in text and "PID 2  sleep 30" in text
     assert "still the host's" in flow.inside_view(run, "clone")
+
+
+def test_what_clone_copied_is_labelled(run):
+    """The host's hostname and / propagation differ per machine: compared, then labelled."""
+    assert run.host_root in ("shared", "private")
+    for key in ("clone", "init"):
+        snap = run.steps[key]["snapshot"]["inside"]
+        assert snap["hostname"] == run.host_hostname and snap["root"] == run.host_root
+        view = flow.inside_view(run, key).split("\n")
+        assert view[:2] == ["hostname  <the host's name> (clone copied it)",
+                            "/         <the host's: shared or private> (clone copied it)"]
+    for key in ("private", "proc", "execve"):
+        assert flow.inside_view(run, key).split("\n")[1] == "/         private"
+    assert "this host" not in " ".join(step[2] for step in flow.STEPS)
     assert "left on the host: none" in flow.host_view(run, "exit")
     assert flow.show_step(run, "clone").html().count("<svg") == 1
 

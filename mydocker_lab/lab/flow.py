@@ -10,6 +10,8 @@ import re
 import shlex
 
 from .display import _Rich, Note, Pre, SideBySide, Stack, Table, Verdict
+from .labels import HOST_PROPAGATION
+from .namespaces import HOST_NAME, HostValues
 from .targets import get_target
 from .. import linux
 
@@ -26,7 +28,7 @@ STEPS = [
      "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3).",
      "main_command.go initCommand ↔ cli.py → container/init.py main"),
     ("private", "4 · / private", "init makes / recursively private: its mounts will not "
-     "propagate to the host (on this host / was private already).",
+     "propagate to the host (where systemd booted the host, / is shared, and they would).",
      "(missing in the book) ↔ container/init.py"),
     ("proc", "5 · hostname, /proc", "init sets the hostname (new UTS namespace) and mounts a "
      "fresh proc on /proc: from now on, ps inside sees only the container's processes.",
@@ -164,6 +166,7 @@ class FlowRun:
     def __init__(self, result, host_hostname):
         self.result = result
         self.host_hostname = host_hostname
+        self.host_root = result.get("host_root")  # the host's / propagation
         self.package_dir = result["package_dir"]
         self.exit = result["exit"]
         self.steps = {key: {"lines": [], "snapshot": None} for key in KEYS}
@@ -197,7 +200,7 @@ class FlowRun:
 def capture(target=None):
     """Run the paused flow on the target; a FlowRun."""
     target = target or get_target()
-    host = target.probe("whoami")["hostname"]
+    host = HostValues.read(target).hostname
     return FlowRun(target.probe("run-flow"), host)
 
 
@@ -247,11 +250,14 @@ def inside_view(run, key):
         return "(no container yet)"
     if inside is None:
         return "(the container is gone: its PID namespace ended with its PID 1)"
-    hostname = inside["hostname"]
+    # What clone() copied from the host differs per machine: compared, shown as labels.
+    hostname, root = inside["hostname"], inside["root"]
     if hostname == run.host_hostname:
-        hostname = "the host's name (clone copied it)"
+        hostname = HOST_NAME + " (clone copied it)"
+    if KEYS.index(key) < KEYS.index("private") and root == run.host_root:
+        root = HOST_PROPAGATION + " (clone copied it)"
     lines = ["hostname  %s" % hostname,
-             "/         %s" % inside["root"],
+             "/         %s" % root,
              "/proc     %s" % ("its own: ps sees only the processes below" if inside["own_proc"]
                                else "still the host's: ps would list every host process"),
              "processes of the new PID namespace (numbered as inside):"]

@@ -112,13 +112,16 @@ def _hostname_in(pid):
 
 
 def _root_propagation(pid):
-    """'shared' or 'private': the propagation of / in ``pid``'s mount namespace."""
+    """'shared', 'slave' or 'private': the propagation of / in ``pid``'s mount namespace
+    (a copy made with less privilege, i.e. rootless, turns a shared / into a slave)."""
     with open("/proc/%d/mountinfo" % pid) as f:
         for line in f:
             fields = line.split()
             if fields[4] == "/":
                 optional = fields[6:fields.index("-")]
-                return "shared" if any(o.startswith("shared:") for o in optional) \
+                if any(o.startswith("shared:") for o in optional):
+                    return "shared"
+                return "slave" if any(o.startswith("master:") for o in optional) \
                     else "private"
     return "?"
 
@@ -243,7 +246,8 @@ def run_flow(hostname="lab"):
     left = sorted(p for p in container_host_pids if os.path.exists("/proc/%d" % p)
                   and _stat(p)[0] != "Z")
     return {"argv": argv[1:], "command": COMMAND, "steps": steps, "exit": returncode,
-            "host_pid": proc.pid, "left_on_host": left, "package_dir": _PACKAGE_DIR}
+            "host_pid": proc.pid, "left_on_host": left, "package_dir": _PACKAGE_DIR,
+            "host_root": _root_propagation(os.getpid())}
 
 
 def _new_namespaces(pid):
