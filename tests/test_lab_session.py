@@ -3,6 +3,8 @@ import pytest
 from ipywidgets import interactive
 
 from mydocker_lab.lab import session as lab
+from mydocker_lab.lab.labels import ps_fixed_width
+from mydocker_lab.lab.namespaces import HOST_NAME
 from mydocker_lab.lab.targets import get_target
 
 
@@ -35,7 +37,36 @@ def test_the_host_keeps_its_name(target):
     assert target.run(["hostname"], check=True).stdout.strip() == host
     text = shown.text()
     assert text.count("✔") == 2 and "✘" not in text
-    assert shown.parts[0].left.startswith("host$ hostname\n%s\n" % host)
+    # the host's name belongs to the machine: compared, shown as the label, twice (unchanged)
+    left = shown.parts[0].left
+    assert left.startswith("host$ hostname\n%s\n" % HOST_NAME) and left.count(HOST_NAME) == 2
+    assert host not in left.split("\n")
+
+
+def test_transcript_shows_ps_pid_columns_5_wide(target):
+    """ps pads PIDs to the digits of pid_max (5 or 7 by machine); the transcript shows 5."""
+    with lab.Session(target) as sh:
+        raw = sh.run("ps -ef")
+        sh.run("ps -o pid,ppid,args")
+    shown = sh.transcript.text().split("\n")
+    assert "UID        PID  PPID  C STIME TTY          TIME CMD" in shown
+    assert "  PID  PPID COMMAND" in shown
+    rows = [line for line in shown if line.startswith("root ")]
+    assert rows[0].startswith("root         1     0 ") and rows[0].endswith(" /bin/sh")
+    assert [line.split() for line in raw.splitlines()] == \
+        [line.split() for line in ps_fixed_width(raw).splitlines()]  # only blanks move
+    assert sh.transcript.entries[1] == ("out", raw)  # the entries keep what ps printed
+
+
+def test_ps_fixed_width_either_pid_max():
+    five = "  PID  PPID COMMAND\n    1     0 sh -c x\n   12     1 ps"
+    seven = "    PID    PPID COMMAND\n      1       0 sh -c x\n     12       1 ps"
+    assert ps_fixed_width(seven) == ps_fixed_width(five) == five
+    ef7 = ("UID          PID    PPID  C STIME TTY          TIME CMD\n"
+           "root           1       0  0 10:00 pts/0    00:00:00 /bin/sh")
+    assert ps_fixed_width(ef7) == ("UID        PID  PPID  C STIME TTY          TIME CMD\n"
+                                       "root         1     0  0 10:00 pts/0    00:00:00 /bin/sh")
+    assert ps_fixed_width("no ps here\n1 2") == "no ps here\n1 2"
 
 
 def test_timeout_aborts_and_shows_the_buffer(target):

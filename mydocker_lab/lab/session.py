@@ -15,6 +15,8 @@ import html
 import io
 
 from .display import _Rich, Pre, SideBySide, Stack, Verdict
+from .labels import ps_fixed_width
+from .namespaces import HostValues
 from .targets import get_target
 
 #: The shell's prompt inside the container: fixed, so ``expect_exact`` can wait for it.
@@ -31,7 +33,11 @@ class SessionError(RuntimeError):
 
 
 class Transcript(_Rich):
-    """What was typed and what came back, as a terminal would show it."""
+    """What was typed and what came back, as a terminal would show it.
+
+    The entries keep what the terminal really said; the display shows ``ps`` with its PID
+    columns 5 wide (``labels.ps_fixed_width``: ps pads them to the digits of the kernel's
+    pid_max, 5 or 7 depending on the machine)."""
 
     def __init__(self, entries=(), title=None):
         self.entries = list(entries)  # (kind, text): "send", "out" or "note"
@@ -40,9 +46,19 @@ class Transcript(_Rich):
     def add(self, kind, text):
         self.entries.append((kind, text))
 
+    def shown(self):
+        """The entries as displayed: the output of a ``ps`` command with fixed widths."""
+        sent = ""
+        for kind, text in self.entries:
+            if kind == "send":
+                sent = text
+            elif kind == "out" and text and sent.split()[:1] == ["ps"]:
+                text = ps_fixed_width(text)
+            yield kind, text
+
     def text(self):
         lines = [self.title] if self.title else []
-        for kind, text in self.entries:
+        for kind, text in self.shown():
             if kind == "send":
                 lines.append(PROMPT + text)
             elif kind == "out":
@@ -53,7 +69,7 @@ class Transcript(_Rich):
 
     def html(self):
         body = []
-        for kind, text in self.entries:
+        for kind, text in self.shown():
             if kind == "send":
                 body.append('<span style="color:#8ae234">%s</span><b>%s</b>\n'
                             % (html.escape(PROMPT), html.escape(text)))
@@ -213,6 +229,7 @@ class Session:
 def tour(target=None):
     """The whole lesson in one session: ps -ef, echo $$, hostname, hostname other, exit 3."""
     target = target or get_target()
+    mine = HostValues.read(target)  # the host's name is shown as <the host's name>
     host_before = target.run(["hostname"], check=True).stdout.strip()
     session = Session(target, hostname="lab")
     with session:
@@ -224,8 +241,8 @@ def tour(target=None):
         host_after = target.run(["hostname"], check=True).stdout.strip()
         status = session.exit(3)
     session.transcript.title = "inside: mydocker-lab run --hostname lab -ti /bin/sh"
-    host = ("host$ hostname\n%s\n    (inside, the shell runs `hostname other`)\n"
-            "host$ hostname\n%s" % (host_before, host_after))
+    host = mine.label("host$ hostname\n%s\n    (inside, the shell runs `hostname other`)\n"
+                      "host$ hostname\n%s" % (host_before, host_after))
     return Stack(
         SideBySide(host, session.transcript.text(), "host", "container (through pexpect)"),
         Verdict(status == 3, "exit 3 in the container → mydocker-lab's exit status %s "
@@ -315,6 +332,7 @@ def check_hostname_isolation(steps, target=None):
         return Verdict(False, "steps must be a list of (send, expect) pairs of strings",
                        hint='e.g. [("hostname", "lab")]: send a line, expect some text back')
     target = target or get_target()
+    mine = HostValues.read(target)  # the host's name is shown as <the host's name>
     host_before = target.run(["hostname"], check=True).stdout.strip()
     session = Session(target, hostname="lab")
     session.start()
