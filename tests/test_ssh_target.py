@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -107,8 +108,7 @@ def test_commands_run_there_with_their_quoting_and_status(target):
 
 def test_one_master_connection_is_reused(target, sshd):
     target.run(["true"])
-    sockets = [p for p in os.listdir(target._dir) if p.startswith("cm-")]
-    assert len(sockets) == 1
+    assert stat.S_ISSOCK(os.stat(os.path.join(target._dir, "cm")).st_mode)
     check = subprocess.run(target._base() + ["-O", "check", target.destination()],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
@@ -135,6 +135,29 @@ def test_close_ends_the_master_and_removes_its_directory(sshd):
     assert not os.path.exists(d)
     assert t.run(["echo", "again"]).stdout == "again\n"  # reconnects on demand
     t.close()
+
+
+def test_directories_of_processes_that_are_gone_are_removed(sshd):
+    """A notebook kernel killed without atexit leaves its directory: the next one removes it."""
+    t = SshTarget(sshd["spec"], python=sys.executable, options=sshd["options"])
+    t.run(["true"])
+    base = os.path.dirname(t._dir)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = os.path.join(base, gone + "-stale")
+    os.mkdir(stale, 0o700)
+    mine = t._dir
+    t.close()
+    t2 = SshTarget(sshd["spec"], python=sys.executable, options=sshd["options"])
+    try:
+        t2.run(["true"])
+        assert not os.path.exists(stale)
+        assert os.path.dirname(t2._dir) == base and t2._dir != mine
+        assert os.path.basename(t2._dir).startswith("%d-" % os.getpid())
+        st = os.stat(base)
+        assert st.st_uid == os.geteuid() and st.st_mode & 0o077 == 0
+    finally:
+        t2.close()
 
 
 def test_probes_run_there(target):

@@ -22,6 +22,7 @@ import atexit
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,10 +32,52 @@ from urllib.parse import urlsplit
 
 from .targets import Target, TargetError, register
 
-#: Seconds an idle master connection stays open after its last client.
-CONTROL_PERSIST = 600
+#: Seconds an idle master connection stays open after its last client (also the longest a
+#: master outlives a process killed without cleaning up).
+CONTROL_PERSIST = 300
 #: The venv vagrant/provision.sh installs mydocker-lab into, inside the VM.
 VM_PYTHON = "/opt/mydocker-lab/venv/bin/python"
+
+
+def _base_dir():
+    """``/tmp/mydocker-lab-ssh-<uid>`` (mode 0700, ours), or None when it cannot be trusted."""
+    root = "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()  # short on macOS too
+    path = os.path.join(root, "mydocker-lab-ssh-%d" % os.geteuid())
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+def _new_private_dir():
+    """A fresh 0700 directory for one target's control socket and ssh_config.
+
+    Each is named after its process; the directories of processes that are gone (a notebook
+    kernel killed without running atexit) are removed here, so none piles up.
+    """
+    base = _base_dir()
+    if base is None:
+        return tempfile.mkdtemp(prefix="mdl-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    for name in os.listdir(base):
+        try:
+            pid = int(name.split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except PermissionError:
+            pass
+    return tempfile.mkdtemp(prefix="%d-" % os.getpid(), dir=base)
 
 
 class _Remote(Target):
@@ -59,14 +102,14 @@ class _Remote(Target):
     # -- the connection --------------------------------------------------------------
     def _private_dir(self):
         if self._dir is None:
-            # short path: a ControlPath must fit in a unix socket address (108 bytes)
-            self._dir = tempfile.mkdtemp(prefix="mdl-ssh-")
-            os.chmod(self._dir, 0o700)
+            self._dir = _new_private_dir()
             atexit.register(self.close)
         return self._dir
 
     def _base(self, tty=False, master="auto"):
-        control = os.path.join(self._private_dir(), "cm-%C")
+        # one directory per target, so a short fixed socket name: a ControlPath must fit in
+        # a unix socket address (104 bytes on macOS)
+        control = os.path.join(self._private_dir(), "cm")
         # ssh keeps the first value it sees for an option: ours come after the user's
         return (["ssh"] + self.ssh_options()
                 + ["-o", "BatchMode=yes",
