@@ -35,6 +35,8 @@ from .targets import Target, TargetError, register
 #: Seconds an idle master connection stays open after its last client (also the longest a
 #: master outlives a process killed without cleaning up).
 CONTROL_PERSIST = 300
+#: Windows' OpenSSH has no ControlMaster: there every step opens its own connection.
+MULTIPLEX = os.name != "nt"
 #: The venv vagrant/provision.sh installs mydocker-lab into, inside the VM.
 VM_PYTHON = "/opt/mydocker-lab/venv/bin/python"
 
@@ -61,7 +63,7 @@ def _new_private_dir():
     Each is named after its process; the directories of processes that are gone (a notebook
     kernel killed without running atexit) are removed here, so none piles up.
     """
-    base = _base_dir()
+    base = _base_dir() if hasattr(os, "geteuid") else None
     if base is None:
         return tempfile.mkdtemp(prefix="mdl-ssh-", dir="/tmp" if os.path.isdir("/tmp") else None)
     for name in os.listdir(base):
@@ -111,16 +113,17 @@ class _Remote(Target):
         # a unix socket address (104 bytes on macOS)
         control = os.path.join(self._private_dir(), "cm")
         # ssh keeps the first value it sees for an option: ours come after the user's
+        mux = (["-o", "ControlMaster=" + master,
+                "-o", "ControlPath=" + control,
+                "-o", "ControlPersist=%d" % CONTROL_PERSIST] if MULTIPLEX else [])
         return (["ssh"] + self.ssh_options()
-                + ["-o", "BatchMode=yes",
-                   "-o", "ControlMaster=" + master,
-                   "-o", "ControlPath=" + control,
-                   "-o", "ControlPersist=%d" % CONTROL_PERSIST,
-                   "-o", "ServerAliveInterval=15",
-                   "-tt" if tty else "-T"])
+                + ["-o", "BatchMode=yes"] + mux
+                + ["-o", "ServerAliveInterval=15", "-tt" if tty else "-T"])
 
     def connect(self, timeout=120):
         """Open the master connection now (else the first command opens it)."""
+        if not MULTIPLEX:
+            return
         with self._lock:
             if self._master_up and self._check():
                 return
