@@ -3,6 +3,7 @@ judged against the reference solutions and against wrong answers, all on the loc
 import os
 
 from mydocker_lab.lab import cgroups_lab, pipe_lab
+from mydocker_lab.lab.labels import CGROUP_VERSION, HOST_CPUS
 from mydocker_lab.lab.targets import get_target
 
 #: The reference solutions (the same text as notebooks/solutions/0[67]-*.ipynb).
@@ -36,6 +37,16 @@ def test_views_both_sides_agree_and_the_cgroup_goes():
     result = cgroups_lab.views("64m", "0")
     assert result.parts[-1].ok, result
     assert "67108864 bytes (64 MiB)" in str(result)
+    # the host's CPUs belong to the machine: a label; the container's cpuset is its own
+    assert "my CPUs                 %s" % HOST_CPUS in result.parts[0].left
+    assert "my CPUs                 0" in result.parts[0].right
+
+
+def test_views_without_a_cpuset_the_container_has_the_hosts_cpus():
+    result = cgroups_lab.views("64m")
+    assert result.parts[-1].ok, result
+    for side in (result.parts[0].left, result.parts[0].right):
+        assert "my CPUs                 %s" % HOST_CPUS in side.split("\n")
 
 
 def test_cpu_is_slowed_memory_is_killed():
@@ -43,13 +54,33 @@ def test_cpu_is_slowed_memory_is_killed():
 
 
 def test_cpuset_view():
-    assert cgroups_lab.cpuset_view("0").parts[-1].ok
+    shown = cgroups_lab.cpuset_view("0")
+    assert shown.parts[-1].ok
+    assert shown.parts[0].left == "Cpus_allowed_list: %s" % HOST_CPUS
+    assert shown.parts[0].right == "Cpus_allowed_list: 0"
 
 
 def test_layout_names_every_controller():
     text = str(cgroups_lab.layout())
     for name in ("memory", "cpu", "cpuset"):
         assert name in text
+
+
+def test_layout_labels_the_version_and_checks_it_with_the_kernel():
+    labelled = cgroups_lab.layout()
+    assert labelled.parts[-1].ok, labelled
+    rows = labelled.parts[0].rows
+    assert [row[0] for row in rows] == ["memory", "cpu", "cpuset"]
+    assert all(row[1:] == [CGROUP_VERSION, "✔ agrees"] for row in rows), rows
+    assert "/sys/fs/cgroup" not in str(labelled)  # nothing of this machine's own layout
+    real = cgroups_lab.layout(labels=False)
+    assert real.parts[-1].ok and str(real.parts[-1]) == str(labelled.parts[-1])
+    with open("/proc/cgroups") as f:
+        bound = {fields[0]: int(fields[1]) for fields in map(str.split, f)
+                 if fields and not fields[0].startswith("#")}
+    for row in real.parts[0].rows:  # this machine's answer: v1 where the kernel bound it
+        assert row[1] == ("v1" if bound[row[0]] else "v2")
+        assert row[3].startswith("/") and row[4].endswith("/mydocker-lab")
 
 
 def test_by_hand_checker_accepts_the_solution_and_explains_mistakes():

@@ -3,9 +3,12 @@
 Every experiment runs on the target through a probe
 (``mydocker_lab/lab/probes/cgroups.py``); this module only asks and shows.
 What differs from run to run by nature (a container's id, PIDs, timings) is
-compared here and shown as a stable word, so stored outputs stay stable.
+compared here and shown as a stable word, so stored outputs stay stable; what belongs to
+the machine (its cgroup version, its CPUs) is compared too and shown as a label
+(``labels.py``).
 """
 from .display import Note, SideBySide, Stack, Table, Verdict
+from .labels import CGROUP_VERSION, HOST_CPUS
 from .targets import get_target
 
 __all__ = ["layout", "views", "memory_run", "memory_explorer", "oom", "cpu_vs_memory",
@@ -46,17 +49,60 @@ def files_table():
     return Table(["option", "cgroup v1 file = value", "cgroup v2 file = value"], rows)
 
 
-def layout(target=None):
-    """Where each controller lives on the target: v1 or v2, and where containers' cgroups go."""
+def _kernel_says(row):
+    """The version /proc/cgroups implies for a controller: a v1 hierarchy's number, or 0
+    (free for cgroup v2); None if the kernel does not list it."""
+    number = row.get("kernel_hierarchy")
+    return None if number is None else (1 if number else 2)
+
+
+def layout(target=None, labels=True):
+    """Where each controller lives on the target (v1 or v2), as mydocker-lab decides at run
+    time, checked against the kernel's own list (/proc/cgroups).
+
+    The answer belongs to the machine (v1 for some controllers on a hybrid machine, v2 on
+    current distributions and the course VM): with ``labels`` (the default) it is shown as
+    ``<v1 or v2>`` and only the check is spelled out, so the page reads the same
+    everywhere; ``labels=False`` shows this machine's own answer, with the mount points and
+    where containers' cgroups go.
+    """
     result = _target(target).probe("cgroup-layout")
-    rows = [[r["controller"], "v%s" % r["version"] if r["version"] else "not available",
-             r["mountpoint"] or "-", r["container_parent"] or "-"] for r in result["controllers"]]
+    rows, missing, disagree = [], [], []
+    for r in result["controllers"]:
+        kernel = _kernel_says(r)
+        agrees = r["version"] is not None and r["version"] == kernel
+        if r["version"] is None:
+            missing.append(r["controller"])
+        elif not agrees:
+            disagree.append(r["controller"])
+        if not r["version"]:
+            version = "not available"
+        else:
+            version = CGROUP_VERSION if labels else "v%d" % r["version"]
+        check = "✔ agrees" if agrees else "✘ says %s" % ("v%d" % kernel if kernel else "nothing")
+        rows.append([r["controller"], version, check] if labels else
+                    [r["controller"], version, check, r["mountpoint"] or "-",
+                     r["container_parent"] or "-"])
+    names = [r["controller"] for r in result["controllers"]]
+    if missing:
+        verdict = Verdict(False, "not available here: %s" % ", ".join(missing),
+                          hint="mydocker-lab run with a limit on it exits 125 with one line "
+                               "that says why")
+    elif disagree:
+        verdict = Verdict(False, "mydocker-lab and /proc/cgroups disagree about %s"
+                          % ", ".join(disagree))
+    else:
+        verdict = Verdict(True, "mydocker-lab finds %s and %s here, each on one cgroup "
+                          "version, and the kernel agrees" % (", ".join(names[:-1]), names[-1]))
+    header = ["controller", "on this machine", "the kernel's /proc/cgroups"]
+    if labels:
+        return Stack(Table(header, rows), verdict)
     v2 = result["v2"]
     note = ("cgroup v2 is mounted on %s and offers: %s" % (
         v2["mountpoint"], " ".join(v2["controllers"]) or "no controller at all")
         if v2 else "no cgroup v2 mounted")
-    return Stack(Table(["controller", "version", "mounted on", "containers' cgroups go in"],
-                       rows), Note(note))
+    return Stack(Table(header + ["mounted on", "containers' cgroups go in"], rows),
+                 Note(note), verdict)
 
 
 def views(memory="100m", cpuset=None, target=None):
@@ -66,11 +112,14 @@ def views(memory="100m", cpuset=None, target=None):
     host, inside = result["host"], result["inside"]
     same = host["cgroup"] == inside["cgroup"]
     name = "mydocker-lab/<container id>"
+    # the CPUs differ per machine: the host's are a label, the container's too when the same
+    inside_cpus = HOST_CPUS if inside["cpus_allowed"] == host["cpus_allowed"] \
+        else inside["cpus_allowed"]
     host_text = "\n".join([
         "the container's cgroup  %s" % name,
         "memory limit            %s" % _mib(host["memory_limit"]),
         "processes in it         %d (the container's sh)" % host["procs"],
-        "my CPUs                 %s" % host["cpus_allowed"],
+        "my CPUs                 %s" % HOST_CPUS,
         "",
         "after the container exits:",
         "exit status             %d" % host["exit"],
@@ -79,7 +128,7 @@ def views(memory="100m", cpuset=None, target=None):
     inside_text = "\n".join([
         "my cgroup               %s" % (name if same else inside["cgroup"]),
         "my memory limit         %s" % _mib(inside["memory_limit"]),
-        "my CPUs                 %s" % inside["cpus_allowed"],
+        "my CPUs                 %s" % inside_cpus,
         "my PID                  %d (a child of sh, PID 1)" % inside["pid"]])
     ok = same and host["memory_limit"] == inside["memory_limit"] and \
         host["exists_while_running"] and not host["exists_after_exit"]
@@ -151,7 +200,8 @@ def cpuset_view(cpus="0", target=None):
     result = _target(target).probe("cgroup-cpuset", cpus)
     inside = result["stdout"].split()[-1] if result["exit"] == 0 else \
         "exit %d: %s" % (result["exit"], result["logs"][-1]["msg"] if result["logs"] else "")
-    return Stack(SideBySide("Cpus_allowed_list: %s" % result["host"],
+    # the host's list belongs to the machine (0-1, 0-7, ...): shown as a label
+    return Stack(SideBySide("Cpus_allowed_list: %s" % HOST_CPUS,
                             "Cpus_allowed_list: %s" % inside,
                             "host (this probe)", "container (--cpuset-cpus %s)" % cpus),
                  Verdict(inside == cpus, "the container runs on CPU %s only" % cpus

@@ -14,6 +14,11 @@ from . import probe
 from ... import cgroups
 
 MYDOCKER = [sys.executable, "-m", "mydocker_lab"]
+#: Where this mydocker_lab is: a container's environment is clean (like docker's), so a
+#: probe run *inside* one is told with -e PYTHONPATH (a checkout used through PYTHONPATH,
+#: not installed, would not be found there otherwise).
+_IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 #: Allocates (and touches) N MiB, then says so: the program the memory limit is tried on.
 ALLOCATE = "import sys; b = b'x' * (int(sys.argv[1]) << 20); print('allocated', len(b) >> 20)"
 #: Burns N seconds of CPU time, then prints the wall-clock time it took.
@@ -57,16 +62,34 @@ def _read(path):
         return None
 
 
+def _kernel_hierarchies():
+    """{controller: hierarchy number} from the kernel's /proc/cgroups: a controller bound to
+    a cgroup v1 hierarchy has that hierarchy's number, 0 means it is free for cgroup v2."""
+    numbers = {}
+    try:
+        with open("/proc/cgroups") as f:
+            for line in f:
+                fields = line.split()
+                if fields and not fields[0].startswith("#") and len(fields) >= 2:
+                    numbers[fields[0]] = int(fields[1])
+    except (OSError, ValueError):
+        return {}
+    return numbers
+
+
 @probe("cgroup-layout")
 def layout():
-    """Which hierarchy each controller lives in, here: what mydocker-lab decides at run time."""
+    """Which hierarchy each controller lives in, here: what mydocker-lab decides at run time,
+    and what the kernel's /proc/cgroups says about the same controller."""
     found = cgroups.find_hierarchies()
+    kernel = _kernel_hierarchies()
     rows = []
     for name in cgroups.CONTROLLERS:
         h = found.get(name)
         rows.append({"controller": name, "version": h.version if h else None,
                      "mountpoint": h.mountpoint if h else None,
-                     "container_parent": os.path.join(h.base(), cgroups.PARENT) if h else None})
+                     "container_parent": os.path.join(h.base(), cgroups.PARENT) if h else None,
+                     "kernel_hierarchy": kernel.get(name)})
     unified = found.get("unified")
     return {"controllers": rows,
             "v2": {"mountpoint": unified.mountpoint, "controllers": unified.controllers}
@@ -94,7 +117,8 @@ def views(*limits):
     """A container with ``limits`` seen from both sides, while it runs, and after it ends."""
     script = ("%s -m mydocker_lab.lab.probes cgroup-inside; echo END; read line || true"
               % sys.executable)
-    proc = subprocess.Popen(MYDOCKER + ["run", "-i"] + list(limits) + ["sh", "-c", script],
+    proc = subprocess.Popen(MYDOCKER + ["run", "-i", "-e", "PYTHONPATH=" + _IMPORT_ROOT]
+                            + list(limits) + ["sh", "-c", script],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
