@@ -14,11 +14,6 @@ from mydocker_lab.lab.targets import TargetError, get_target
 TIMEOUT = int(os.environ.get("MYDOCKER_LAB_VM_TIMEOUT", "180"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def must_be_root():
-    """Overrides tests/conftest.py's: nothing here needs root on this host."""
-
-
 def vm_wanted():
     return (os.environ.get("MYDOCKER_LAB_VM") == "1"
             or os.environ.get("MYDOCKER_LAB_TARGET") == "vagrant")
