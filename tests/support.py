@@ -47,3 +47,24 @@ def snapshot_host():
     with open("/proc/self/mountinfo") as f:
         mounts = f.read()
     return {"hostname": os.uname().nodename, "mounts": mounts}
+
+
+#: Read on the target in one round trip (a step there costs a channel, and in an emulated
+#: VM a process start is slow): sections separated by a line "@@".
+_TARGET_STATE = r"""cat /proc/sys/kernel/hostname
+echo @@; cat /proc/self/mountinfo
+echo @@; tail -n +2 /proc/sysvipc/shm
+echo @@; for f in /proc/self/ns/*; do echo "${f##*/} $(readlink "$f")"; done
+echo @@; test -e /proc/self/ns/pid && echo yes || echo no"""
+
+
+def target_host_state(target):
+    """What the lab's steps must never change on the target's host (this Linux, or the VM):
+    its hostname, mount table, System V shared memory keys, namespaces and /proc — read
+    *there*, not here."""
+    proc = target.run(["sh", "-c", _TARGET_STATE], check=True)
+    hostname, mounts, shm, links, proc_self = proc.stdout.split("@@\n")
+    return {"hostname": hostname.strip(), "mounts": mounts,
+            "shm_keys": {int(line.split()[0]) for line in shm.splitlines() if line.strip()},
+            "ns": dict(line.split(None, 1) for line in links.splitlines()),
+            "proc_self": proc_self.strip() == "yes"}

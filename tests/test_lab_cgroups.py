@@ -75,10 +75,10 @@ def test_layout_labels_the_version_and_checks_it_with_the_kernel():
     assert "/sys/fs/cgroup" not in str(labelled)  # nothing of this machine's own layout
     real = cgroups_lab.layout(labels=False)
     assert real.parts[-1].ok and str(real.parts[-1]) == str(labelled.parts[-1])
-    with open("/proc/cgroups") as f:
-        bound = {fields[0]: int(fields[1]) for fields in map(str.split, f)
-                 if fields and not fields[0].startswith("#")}
-    for row in real.parts[0].rows:  # this machine's answer: v1 where the kernel bound it
+    proc_cgroups = get_target().run(["cat", "/proc/cgroups"], check=True).stdout
+    bound = {fields[0]: int(fields[1]) for fields in map(str.split, proc_cgroups.splitlines())
+             if fields and not fields[0].startswith("#")}
+    for row in real.parts[0].rows:  # the target's answer: v1 where its kernel bound it
         assert row[1] == ("v1" if bound[row[0]] else "v2")
         assert row[3].startswith("/") and row[4].endswith("/mydocker-lab")
 

@@ -1,6 +1,4 @@
 """Notebook 04's lab helpers on the real runtime: the paused run flow, the diagram, the checker."""
-import os
-
 import pytest
 from ipywidgets import interactive
 
@@ -105,14 +103,24 @@ def test_check_clone_flags(target):
     assert not flow.check_clone_flags(["bogus"], target)
 
 
+#: Prints the pid of each process whose command line holds the bytes given in hex.
+_RUNNING_WITH = """import os, sys
+needle = bytes.fromhex(sys.argv[1])
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            if needle in f.read():
+                print(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+"""
+
+
 def test_probe_leaves_nothing_behind(target):
     from mydocker_lab.lab.probes.flow import COMMAND
     result = target.probe("run-flow")
     assert result["left_on_host"] == [] and result["exit"] == 3
     script = "\0".join(COMMAND).encode()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                assert script not in f.read(), "a container of the probe is still running"
-        except (FileNotFoundError, ProcessLookupError):
-            pass
+    # every process on the target (this Linux, or the VM), read there
+    still = target.run([target.python, "-c", _RUNNING_WITH, script.hex()], check=True)
+    assert still.stdout.split() == [], "a container of the probe is still running"

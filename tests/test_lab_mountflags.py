@@ -2,7 +2,6 @@
 (the book's /proc bug in a throw-away namespace), the checkers — and the host unchanged."""
 import json
 import os
-import socket
 
 import pytest
 
@@ -11,15 +10,16 @@ from mydocker_lab.container import init
 from mydocker_lab.lab import mountflags as mf
 from mydocker_lab.lab import namespaces as ns
 from mydocker_lab.lab.display import Verdict
+from mydocker_lab.lab.targets import get_target
+from support import target_host_state
 
 
 def _host_state():
-    with open("/proc/self/mountinfo") as f:
-        mounts = f.read()
-    with open("/proc/self/mountinfo") as f:
-        root_shared = [line.split()[6:7] for line in f if line.split()[4] == "/"]
-    return {"hostname": socket.gethostname(), "mounts": mounts, "root": root_shared,
-            "proc_self": os.path.exists("/proc/self/ns/pid")}
+    """The target's (this Linux, or the VM): where the experiments run."""
+    state = target_host_state(get_target())
+    state["root"] = [line.split()[6:7] for line in state["mounts"].splitlines()
+                     if line.split()[4] == "/"]
+    return state
 
 
 @pytest.fixture(autouse=True)

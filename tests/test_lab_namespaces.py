@@ -1,7 +1,6 @@
 """Notebook 01's lab layer, for real: probes in new namespaces, the explorer widget,
 the exercise checkers, and that nothing is left changed on the host."""
 import os
-import socket
 
 import pytest
 
@@ -9,14 +8,19 @@ from mydocker_lab.lab import namespaces as ns
 from mydocker_lab.lab.display import Verdict
 from mydocker_lab.lab.probes.namespaces import SHM_KEY
 from mydocker_lab.lab.targets import get_target
+from support import target_host_state
+
 
 def _host_state():
-    with open("/proc/self/mountinfo") as f:
-        mounts = f.read()
-    with open("/proc/sysvipc/shm") as f:
-        shm_keys = {int(line.split()[0]) for line in f.readlines()[1:]}
-    return {"hostname": socket.gethostname(), "mounts": mounts,
-            "our_shm_segment": SHM_KEY in shm_keys, "ns": ns.ns_links("host")}
+    """The target's (this Linux, or the VM): where the probes run."""
+    state = target_host_state(get_target())
+    state["our_shm_segment"] = SHM_KEY in state.pop("shm_keys")
+    return state
+
+
+def _hostname():
+    """The target's hostname, read there."""
+    return get_target().run(["cat", "/proc/sys/kernel/hostname"], check=True).stdout.strip()
 
 
 @pytest.fixture(autouse=True)
@@ -107,13 +111,13 @@ def test_side_by_side_runs_the_container_side_in_a_container():
     assert view.left.splitlines() == ["$ hostname", ns.HOST_NAME]
 
 
-def test_host_values_are_this_machines():
+def test_host_values_are_the_targets():
     values = ns.host_values()
-    assert values.hostname == socket.gethostname()
-    with open("/proc/1/comm") as f:
-        assert values.init == f.read().strip()
-    with open("/proc/net/dev") as f:
-        devices = {line.split(":", 1)[0].strip() for line in f.readlines()[2:]}
+    target = get_target()
+    assert values.hostname == _hostname()
+    assert values.init == target.run(["cat", "/proc/1/comm"], check=True).stdout.strip()
+    net_dev = target.run(["cat", "/proc/net/dev"], check=True).stdout.splitlines()
+    devices = {line.split(":", 1)[0].strip() for line in net_dev[2:]}
     assert values.nic in devices and values.nic != "lo"
     assert ns.default_interface() == values.nic
 
@@ -150,7 +154,7 @@ def test_explorer_shows_the_hosts_name_as_a_label():
     text = ns.explore(user=True).text()
     assert ns.HOST_NAME + " (sethostname: EPERM)" in text
     assert ns.HOST_NAME + " (unchanged)" in text
-    assert socket.gethostname() not in text.split()
+    assert _hostname() not in text.split()
     renamed = ns.explore().text()          # no UTS namespace: the child renames its parent
     assert "child (the child renamed it!)" in renamed
 
@@ -174,9 +178,10 @@ def test_hostname_exercise_accepts_right_answers(answer):
 def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect):
     verdict = ns.check_own_hostname(answer)
     assert not verdict.ok and expect in verdict.message and verdict.hint, verdict.text()
-    assert socket.gethostname() != "renamed-host"
+    hostname = _hostname()
+    assert hostname != "renamed-host"
     # the host's name appears only as its label, never as itself
-    assert socket.gethostname() not in verdict.text().replace("$ " + answer, "").split()
+    assert hostname not in verdict.text().replace("$ " + answer, "").split()
     if answer == "hostname":
         assert verdict.details.splitlines() == ["$ hostname", ns.HOST_NAME]
 
