@@ -9,6 +9,7 @@ library and ``mydocker_lab.linux`` only, so they run wherever mydocker-lab runs.
 Each module of this package registers its probes with ``@probe("name")``.
 """
 import importlib
+import os
 import pkgutil
 
 PROBES = {}
@@ -20,6 +21,17 @@ def probe(name):
         PROBES[name] = func
         return func
     return register
+
+
+def read_all(fd):
+    """Read ``fd`` to its end, close it, and return the text (undecodable bytes replaced)."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            os.close(fd)
+            return b"".join(chunks).decode("utf-8", "replace")
+        chunks.append(chunk)
 
 
 def load_all():

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import probe
+from . import probe, read_all
 from ... import cgroups
 
 MYDOCKER = [sys.executable, "-m", "mydocker_lab"]
@@ -277,20 +277,10 @@ def pipe_barrier(hexdata, hold="1"):
         pass
     os.close(cmd_w)
     os.close(ready_r)
-    out, err = _drain(out_r), _drain(err_r)
+    out, err = read_all(out_r), read_all(err_r)
     _, status = os.waitpid(pid, 0)
     return {"waiting": waiting, "stdout": out, "logs": _logs(err),
             "exit": os.waitstatus_to_exitcode(status)}
-
-
-def _drain(fd):
-    chunks = []
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            os.close(fd)
-            return b"".join(chunks).decode("utf-8", "replace")
-        chunks.append(chunk)
 
 
 @probe("pipe-run")

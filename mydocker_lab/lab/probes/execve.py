@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from . import probe
+from . import probe, read_all
 
 #: What the program started by execve prints about itself (``$$`` is its own PID).
 SELF_REPORT = 'echo "$$"; echo "$PPID"; readlink "/proc/$$/exe"; cat "/proc/$$/cmdline"'
@@ -26,16 +26,6 @@ def _image(pid):
         cmdline = f.read().rstrip(b"\0").split(b"\0")
     return {"pid": pid, "ppid": ppid, "exe": os.readlink("/proc/%d/exe" % pid),
             "cmdline": [a.decode("utf-8", "replace") for a in cmdline]}
-
-
-def _read_all(fd):
-    chunks = []
-    while True:
-        data = os.read(fd, 65536)
-        if not data:
-            os.close(fd)
-            return b"".join(chunks).decode("utf-8", "replace")
-        chunks.append(data)
 
 
 @probe("exec-image")
@@ -65,8 +55,8 @@ def exec_image(path="/bin/sh"):
             os._exit(127)
     os.close(report_w)
     os.close(out_w)
-    report = _read_all(report_r).splitlines()
-    output = _read_all(out_r)
+    report = read_all(report_r).splitlines()
+    output = read_all(out_r)
     _, status = os.waitpid(pid, 0)
     result = {"before": json.loads(report[0]), "returned": None,
               "status": os.waitstatus_to_exitcode(status), "output": output,
@@ -133,7 +123,7 @@ def _execve_errno(argv):
         finally:
             os._exit(127)
     os.close(w)
-    said = _read_all(r)
+    said = read_all(r)
     os.waitpid(pid, 0)
     return said or None
 
