@@ -7,7 +7,6 @@ namespace whose `/` is made rshared first, like a systemd host's.
 import json
 import os
 import subprocess
-import sys
 
 from support import MYDOCKER
 

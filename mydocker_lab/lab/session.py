@@ -332,7 +332,6 @@ def check_hostname_isolation(steps, target=None):
         return Verdict(False, "steps must be a list of (send, expect) pairs of strings",
                        hint='e.g. [("hostname", "lab")]: send a line, expect some text back')
     target = target or get_target()
-    mine = HostValues.read(target)  # the host's name is shown as <the host's name>
     host_before = target.run(["hostname"], check=True).stdout.strip()
     session = Session(target, hostname="lab")
     session.start()
