@@ -138,8 +138,12 @@ class Stack(_Rich):
 
     def html(self):
         return "".join('<div style="margin:6px 0">%s</div>' % (
-            p.html() if isinstance(p, _Rich) else "<pre>%s</pre>" % html.escape(str(p)))
+            p.html() if isinstance(p, _Rich) else self.plain_html(str(p)))
             for p in self.parts)
+
+    def plain_html(self, text):
+        """How a plain string among the parts looks: preformatted."""
+        return "<pre>%s</pre>" % html.escape(text)
 
 
 class Pre(_Rich):

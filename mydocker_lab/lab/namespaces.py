@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 
+from . import display
 from .display import SideBySide, Table, Verdict, _Rich
 from .probes.namespaces import ALL_KINDS, CHILD_HOSTNAME, KINDS, SHM_KEY
 from .targets import TargetError, get_target
@@ -37,19 +38,11 @@ HOST_INIT = "<the host's init>"
 NETWORK_CARD = "<your network card>"
 
 
-class Stack(_Rich):
-    """Display objects (or strings) one below the other."""
+class Stack(display.Stack):
+    """Display objects one below the other; a plain string is a caption, in bold."""
 
-    def __init__(self, *parts):
-        self.parts = [p for p in parts if p is not None]
-
-    def text(self):
-        return "\n\n".join(p.text() if isinstance(p, _Rich) else str(p) for p in self.parts)
-
-    def html(self):
-        return "".join('<div style="margin:6px 0">%s</div>' % (
-            p.html() if isinstance(p, _Rich) else "<b>%s</b>" % html.escape(str(p)))
-            for p in self.parts)
+    def plain_html(self, text):
+        return "<b>%s</b>" % html.escape(text)
 
 
 class Html(_Rich):

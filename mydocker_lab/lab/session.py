@@ -144,11 +144,7 @@ class Session:
                 self.child.expect(pexpect.EOF, timeout=3)
             except pexpect.TIMEOUT:
                 self.child.terminate(force=True)
-        self.child.close()
-        self.exitstatus = self.child.exitstatus
-        if self.exitstatus is None and self.child.signalstatus is not None:
-            self.exitstatus = 128 + self.child.signalstatus
-        self.child = None
+        self._finish()
         self.transcript.add("note", "mydocker-lab exited with status %s" % self.exitstatus)
         return self.exitstatus
 
@@ -165,9 +161,7 @@ class Session:
             raise SessionError("timed out waiting for %s (%r)" % (what, pattern),
                                self.log.getvalue()) from None
         except pexpect.EOF:
-            self.child.close()
-            self.exitstatus = self.child.exitstatus
-            self.child = None
+            self._finish()
             raise SessionError("the session ended while waiting for %s (%r); mydocker-lab "
                                "exited with %s" % (what, pattern, self.exitstatus),
                                self.log.getvalue()) from None
@@ -178,11 +172,15 @@ class Session:
             self.child.sendcontrol("c")
         finally:
             self.child.terminate(force=True)
-            self.child.close()
-            self.exitstatus = self.child.exitstatus
-            if self.exitstatus is None and self.child.signalstatus is not None:
-                self.exitstatus = 128 + self.child.signalstatus
-            self.child = None
+            self._finish()
+
+    def _finish(self):
+        """Close the pexpect child; keep mydocker-lab's exit status (128+N if killed by N)."""
+        self.child.close()  # exitstatus is valid only after close()
+        self.exitstatus = self.child.exitstatus
+        if self.exitstatus is None and self.child.signalstatus is not None:
+            self.exitstatus = 128 + self.child.signalstatus
+        self.child = None
 
     @staticmethod
     def _clean(before, sent):
