@@ -100,8 +100,14 @@ def console():
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except OSError:  # the reader went away: nothing left to tell it
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:
+            # `mydocker-lab run --help | head -0`: with a buffered stdout the help text only
+            # meets the closed pipe here. Exit as if SIGPIPE had ended us, as `cat` would.
+            if stream is sys.stdout and code == 0:
+                code = 141
+        except OSError:  # nowhere left to tell
             pass
     os._exit(code)
 
@@ -154,6 +160,9 @@ def _global_options(argv, settings):
             sys.stdout.write("mydocker-lab %s\n" % __version__)
             return None
         if not _log_option(word, argv, settings):
+            if "run" in argv:  # `mydocker-lab -ti run sh`: run's own options come after it
+                raise UsageError("unknown flag: %s; the options of run go after it: "
+                                 "'mydocker-lab run %s ...'" % (word, word))
             raise UsageError("unknown flag: %s" % word)
     return argv
 

@@ -5,6 +5,7 @@ Python's ``os`` module has no ``clone``, ``mount`` or ``sethostname`` (and
 call raises ``OSError`` with the errno, like the ``os`` functions do.
 """
 import ctypes
+import errno
 import os
 
 # <sched.h>: the namespaces a new process can be given (Go: syscall.CLONE_NEW*).
@@ -38,12 +39,37 @@ PR_SET_PDEATHSIG = 1
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220, "riscv64": 220, "ppc64le": 120,
               "armv7l": 120, "i686": 120, "i386": 120}
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                        ctypes.c_ulong, ctypes.c_void_p)
-_libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
-_libc.sethostname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
-_libc.syscall.restype = ctypes.c_long
+#: The C library's functions this module calls, and their argument types. They are
+#: looked up on first use, not at import: this module (its constants) must import on
+#: any system, macOS and Windows included, where the notebooks drive a Linux VM.
+_PROTOTYPES = {
+    "mount": (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+              ctypes.c_void_p),
+    "umount2": (ctypes.c_char_p, ctypes.c_int),
+    "sethostname": (ctypes.c_char_p, ctypes.c_size_t),
+    "unshare": (ctypes.c_int,),
+    "setns": (ctypes.c_int, ctypes.c_int),
+    "prctl": (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong),
+    "syscall": None,  # variadic
+}
+_functions = {}
+
+
+def libc(name):
+    """The C library's function ``name``, bound on first use (OSError where there is none)."""
+    func = _functions.get(name)
+    if func is None:
+        try:
+            func = getattr(ctypes.CDLL(None, use_errno=True), name)
+        except (OSError, TypeError, AttributeError):
+            raise OSError(errno.ENOSYS, "this system's C library has no %s(): mydocker-lab runs on "
+                          "Linux (from macOS or Windows, through the VM)" % name) from None
+        if _PROTOTYPES.get(name) is not None:
+            func.argtypes = _PROTOTYPES[name]
+        if name == "syscall":
+            func.restype = ctypes.c_long
+        _functions[name] = func
+    return func
 
 
 def _check(result, what):
@@ -68,30 +94,35 @@ def clone(flags):
     number = _SYS_CLONE.get(machine)
     if number is None:
         raise OSError(0, "clone: unsupported machine " + machine)
-    return _check(_libc.syscall(number, ctypes.c_ulong(flags | 17), None, None, None, None),
+    return _check(libc("syscall")(number, ctypes.c_ulong(flags | 17), None, None, None, None),
                   "clone")  # 17 = SIGCHLD: the parent is told when the child ends
 
 
 def mount(source, target, fstype, flags=0, data=None):
     """mount(2). ``mount("", "/", None, MS_PRIVATE | MS_REC)`` changes propagation only."""
-    _check(_libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)),
+    _check(libc("mount")(_b(source), _b(target), _b(fstype), flags, _b(data)),
            "mount " + str(target))
 
 
 def umount(target, flags=0):
-    _check(_libc.umount2(_b(target), flags), "umount " + str(target))
+    _check(libc("umount2")(_b(target), flags), "umount " + str(target))
 
 
 def sethostname(name):
     raw = os.fsencode(name)
-    _check(_libc.sethostname(raw, len(raw)), "sethostname")
+    _check(libc("sethostname")(raw, len(raw)), "sethostname")
 
 
 def set_parent_death_signal(signum):
     """prctl(PR_SET_PDEATHSIG): the kernel sends ``signum`` to us when our parent dies."""
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl")
+    _check(libc("prctl")(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl")
 
 
 def unshare(flags):
     """unshare(2): move the calling process into new namespaces (not PID: see clone)."""
-    _check(_libc.unshare(flags), "unshare")
+    _check(libc("unshare")(flags), "unshare")
+
+
+def setns(fd, nstype=0):
+    """setns(2): move the calling thread into the namespace that ``fd`` refers to."""
+    _check(libc("setns")(fd, nstype), "setns")

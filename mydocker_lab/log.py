@@ -1,8 +1,10 @@
 """Log lines in logrus's shape, like the book's ``log.Infof(...)``.
 
-JSON (the default) writes one object a line with the four fields logrus
-prints: ``level``, ``msg``, ``source`` (file:line of the caller) and ``time``
-(RFC 3339). ``text`` writes the same for humans: ``INFO[0000] msg  source=...``.
+JSON (the default) writes one object a line: logrus's own ``level``, ``msg`` and
+``time`` (RFC 3339), ``source`` (file:line of the caller, which the book's printed
+logs show), and any fields of the record, such as ``step`` (which step of the run
+flow the line reports: ``clone``, ``init``, ``private``, ``proc``, ``wait``),
+sorted by name as logrus writes them. ``text`` writes the same for humans: ``INFO[0000] msg  source=...``.
 Logs go to standard error (the book writes them to stdout, where they mix
 with the container's output).
 """
@@ -32,7 +34,7 @@ class Logger:
         self._level = name
         self._threshold = LEVELS[name]
 
-    def _emit(self, level, msg, depth=2):
+    def _emit(self, level, msg, fields, depth=2):
         if LEVELS[level] < self._threshold:
             return
         frame = sys._getframe(depth)
@@ -41,11 +43,15 @@ class Logger:
             path = os.path.relpath(path, _PACKAGE_DIR)
         source = "%s:%d" % (path, frame.f_lineno)
         now = time.time()
+        # logrus writes a record's fields sorted by name (Go marshals a map)
+        fields = sorted(dict(fields, source=source).items())
         if self.fmt == "text":
-            line = '%s[%04d] %-44s source=%s' % (level.upper()[:4], now - _START, msg, source)
+            line = '%s[%04d] %-44s %s' % (level.upper()[:4], now - _START, msg,
+                                          " ".join("%s=%s" % kv for kv in fields))
         else:
-            line = '{"level":%s,"msg":%s,"source":%s,"time":%s}' % (
-                _json(level), _json(msg), _json(source), _json(rfc3339(now)))
+            line = "".join(",%s:%s" % (_json(k), _json(v)) for k, v in fields)
+            line = '{"level":%s,"msg":%s%s,"time":%s}' % (_json(level), _json(msg), line,
+                                                          _json(rfc3339(now)))
         # A terminal in raw mode (while -t relays) needs \r to return to column 0.
         end = "\r\n" if _isatty(self.fd) else "\n"
         try:
@@ -53,17 +59,19 @@ class Logger:
         except OSError:
             pass  # nowhere left to report it: logging must never kill the runtime
 
-    def debug(self, msg):
-        self._emit("debug", msg)
+    # Keyword arguments become fields of the record, like logrus's WithFields:
+    # log.info("...", step="clone") -> {"level":"info","msg":"...",...,"step":"clone",...}
+    def debug(self, msg, **fields):
+        self._emit("debug", msg, fields)
 
-    def info(self, msg):
-        self._emit("info", msg)
+    def info(self, msg, **fields):
+        self._emit("info", msg, fields)
 
-    def warning(self, msg):
-        self._emit("warning", msg)
+    def warning(self, msg, **fields):
+        self._emit("warning", msg, fields)
 
-    def error(self, msg):
-        self._emit("error", msg)
+    def error(self, msg, **fields):
+        self._emit("error", msg, fields)
 
 
 # JSON string escapes (RFC 8259): the json module would pull in `re` and add 5 ms

@@ -142,7 +142,7 @@ def _run(opts, container_id, cgroup, log_level, log_format):
     finally:
         for fd in child_fds:
             os.close(fd)
-    log.debug("container %s: host pid %d" % (hostname, pid))
+    log.debug("container %s: host pid %d" % (hostname, pid), step="clone")
     try:
         if rootless:
             _write_id_maps(pid)
@@ -183,7 +183,7 @@ def _run(opts, container_id, cgroup, log_level, log_format):
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         code = 128 - code  # killed by signal N: 128+N, like a shell
-    log.debug("container %s exited with status %d" % (hostname, code))
+    log.debug("container %s exited with status %d" % (hostname, code), step="wait")
     return code
 
 

@@ -1,10 +1,19 @@
-"""Fixtures for the runtime's tests: real containers, started as a user would start them."""
+"""Fixtures and collection rules for every test directory.
+
+Layout (like the code): ``tests/runtime`` starts containers on *this* machine with
+``mydocker-lab run``; ``tests/lab`` runs the notebooks' helpers, whose Linux-level steps go
+to the target (this Linux, an ssh host or the VM); ``tests/vm`` needs the Vagrant VM.
+Shared helpers live in ``tests/support.py`` (``pythonpath = ["tests"]`` in pyproject.toml).
+"""
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
 from support import snapshot_host
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 
 
 @pytest.fixture
@@ -15,18 +24,17 @@ def host_unchanged():
     assert snapshot_host() == before
 
 
-#: Test modules that start containers on *this* machine. The lab tests (test_lab_*) run their
-#: Linux-level steps on the target instead: this Linux, or the VM from any laptop.
-LOCAL_RUNTIME = {"test_run", "test_tty", "test_cli", "test_host_safety", "test_rootless",
-                 "test_cgroups"}
+def _needs_local_root(item):
+    return RUNTIME_DIR in Path(str(item.path)).resolve().parents
 
 
 def pytest_collection_modifyitems(config, items):
     if sys.platform.startswith("linux") and os.geteuid() == 0:
         return
-    skip = pytest.mark.skip(reason="starts containers here: needs root on Linux (run: sudo "
-                                   ".venv/bin/pytest --nbval; from macOS or Windows, the VM "
-                                   "runs these: scripts/vm-tier)")
+    where = "on Linux" if sys.platform.startswith("linux") else "on Linux (this is %s)" % sys.platform
+    skip = pytest.mark.skip(reason="starts containers on this machine: needs root %s (run: "
+                                   "./run-tests; from macOS or Windows the VM runs these: "
+                                   "scripts/vm-tier)" % where)
     for item in items:
-        if item.module is not None and item.module.__name__ in LOCAL_RUNTIME:
+        if _needs_local_root(item):
             item.add_marker(skip)

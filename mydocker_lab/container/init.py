@@ -63,7 +63,7 @@ def main(args):
     log.fd = LOG_FD if _is_open(LOG_FD) else 2
     log.level, log.fmt = opts["--log-level"], opts["--log-format"]
 
-    log.info("init come on")
+    log.info("init come on", step="init")
     data = read_user_command()
     command = decode_command(data)
     if not command:
@@ -71,14 +71,15 @@ def main(args):
                   "a NUL byte" % CMD_FD if data else
                   "no command arrived on the pipe (fd %d): the parent gave up" % CMD_FD)
         return EXIT_RUNTIME
-    log.info("command %s" % _quote(command))
+    log.info("command %s" % _quote(command), step="init")
     try:
         linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
-        log.debug("made / recursively private: our mounts stay in this mount namespace")
+        log.debug("made / recursively private: our mounts stay in this mount namespace",
+                  step="private")
         if opts["--hostname"]:
             linux.sethostname(opts["--hostname"])
         linux.mount("proc", "/proc", "proc", PROC_FLAGS)
-        log.debug("mounted proc on /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV")
+        log.debug("mounted proc on /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV", step="proc")
         os.setsid()  # our own session: the caller's terminal signals go to mydocker-lab only
         if tty:
             import fcntl

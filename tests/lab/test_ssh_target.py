@@ -19,7 +19,7 @@ from mydocker_lab.lab.remote import SshTarget
 from mydocker_lab.lab.targets import TargetError, get_target
 from shell_session import ContainerShell, check_ps_pid1
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SSHD = shutil.which("sshd") or shutil.which("sshd", path="/usr/sbin:/usr/local/sbin")
 SSH_KEYGEN = shutil.which("ssh-keygen")
 

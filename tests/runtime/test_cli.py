@@ -23,6 +23,8 @@ def test_main_help_and_version():
     (["stop"], "unknown command 'stop'"),
     (["run"], '"run" requires at least 1 argument'),
     (["run", "--bogus", "sh"], "unknown flag: --bogus"),
+    (["-ti", "run", "/bin/sh"], "unknown flag: -ti; the options of run go after it: "
+                                "'mydocker-lab run -ti ...'"),
     (["run", "-x", "sh"], "unknown shorthand flag: 'x' in -x"),
     (["run", "-e"], "flag needs an argument: -e"),
     (["run", "--hostname"], "flag needs an argument: --hostname"),
@@ -87,11 +89,17 @@ def test_without_privilege_is_one_clear_line_and_125():
     assert "sudo" in lines[0] and "--rootless" in lines[0]
 
 
-def test_help_into_a_closed_pipe_is_quiet():
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "PYTHONUNBUFFERED=1"])
+def test_help_into_a_closed_pipe_is_quiet(unbuffered):
+    """A user's shell has no PYTHONUNBUFFERED (this machine's has): both must give 141."""
+    import os
     import subprocess
     import sys
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
     proc = subprocess.Popen([sys.executable, "-m", "mydocker_lab", "run", "--help"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     proc.stdout.close()  # like `mydocker-lab run --help | head -0`
     assert proc.wait(10) == 141
     assert proc.stderr.read() == b""

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 
+import support
 from support import MYDOCKER
 
 SCENARIO = r'''
@@ -57,7 +58,7 @@ print(json.dumps(result))
 
 def test_containers_leave_a_shared_root_unchanged(host_unchanged):
     proc = subprocess.run(["unshare", "--mount", "--", MYDOCKER[0], "-c", SCENARIO,
-                           os.path.dirname(os.path.abspath(__file__))],
+                           os.path.dirname(support.__file__)],
                           capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()
     result = json.loads(proc.stdout)

@@ -8,7 +8,7 @@ from mydocker_lab.lab import namespaces as ns
 from mydocker_lab.lab.display import Verdict
 from mydocker_lab.lab.probes.namespaces import SHM_KEY
 from mydocker_lab.lab.targets import get_target
-from support import target_host_state
+from support import ROOT, target_host_state
 
 
 def _host_state():
@@ -204,7 +204,7 @@ def test_flags_text_matches_the_runtime():
 
 def test_book_box_names_the_files():
     import json
-    with open(os.path.join(os.path.dirname(__file__), "..", "notebooks",
+    with open(os.path.join(ROOT, "notebooks",
                            "01-namespaces.ipynb")) as f:
         text = json.dumps(json.load(f))
     for name in ("container_process.go", "container/process.py", "CLONE_FLAGS", "linux.py",

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import support
 from support import MYDOCKER, container_pid, log_lines, mydocker
 
 
@@ -110,7 +111,10 @@ def test_logs_are_logrus_json_lines():
     lines = log_lines(proc.stderr)
     assert [line["msg"] for line in lines] == ["init come on", "command true"]
     for line in lines:
-        assert set(line) == {"level", "msg", "source", "time"}
+        # logrus's level, msg and time; the source line (as the book's printed logs show);
+        # the run-flow step the line reports
+        assert set(line) == {"level", "msg", "source", "step", "time"}
+        assert line["step"] == "init"
         assert line["level"] == "info"
         assert line["source"].startswith("container/init.py:")
         assert time.strptime(line["time"][:19], "%Y-%m-%dT%H:%M:%S")
@@ -170,7 +174,7 @@ pid, status = os.waitpid(child, 0)
 print(json.dumps({"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                   "seconds": time.monotonic() - start}))
 '''
-    proc = subprocess.run([MYDOCKER[0], "-c", helper, os.path.dirname(__file__)],
+    proc = subprocess.run([MYDOCKER[0], "-c", helper, os.path.dirname(support.__file__)],
                           capture_output=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)

@@ -11,7 +11,7 @@ from mydocker_lab.lab import mountflags as mf
 from mydocker_lab.lab import namespaces as ns
 from mydocker_lab.lab.display import Verdict
 from mydocker_lab.lab.targets import get_target
-from support import target_host_state
+from support import ROOT, target_host_state
 
 
 def _host_state():
@@ -165,7 +165,7 @@ def test_usb_flags_exercise():
 
 
 def test_notebook_has_the_required_parts():
-    path = os.path.join(os.path.dirname(__file__), "..", "notebooks",
+    path = os.path.join(ROOT, "notebooks",
                         "02-proc-mount-flags.ipynb")
     with open(path) as f:
         text = json.dumps(json.load(f))
