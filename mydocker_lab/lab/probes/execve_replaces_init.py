@@ -131,6 +131,7 @@ def exec_case(*names):
                 "exit": run["exit"],
                 "stdout": run["stdout"],
                 "errors": [m.replace(directory, "/tmp/lab") for m in errors(run["logs"])],
+                "scratch": directory,  # where /tmp/lab really was (removed afterwards)
             }
         return results
     finally:

@@ -80,7 +80,7 @@ def container_pid(parent, comm=None, timeout=10):
             if comm is None or read_text("/proc/%d/comm" % pid) == comm:
                 return pid
         if time.monotonic() > deadline:
-            raise TimeoutError("no container process%s under PID %d after %d s"
+            raise TimeoutError("no container process%s under PID %d after %g s"
                                % (" running %r" % comm if comm else "", parent, timeout))
         time.sleep(0.005)
 
