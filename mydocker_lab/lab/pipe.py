@@ -7,13 +7,12 @@ a real init started by the runtime's own pieces, fed through its real pipe.
 import os
 import shlex
 
-from ..container.process import CMD_FD, decode_command, encode_command
 from .common import errors
 from .display import Note, SideBySide, Stack, Table, Verdict
 from .targets import get_target
 
 __all__ = ["book_split", "book_bytes", "our_bytes", "barrier", "compare", "pipe_explorer",
-           "check_encode", "SHOW_ARGS", "CMD_FD"]
+           "check_encode", "SHOW_ARGS"]
 
 #: A program that prints each of its arguments in brackets: what arrived, exactly.
 SHOW_ARGS = ["printf", "[%s]\\n"]
@@ -31,9 +30,17 @@ def book_split(data):
     return data.decode().split(" ")
 
 
+def _runtime():
+    """The runtime's side of the pipe (container/process.py: CMD_FD, encode_command,
+    decode_command), imported when first used: that module also imports what only Linux
+    has (fcntl), and this one must import on any computer."""
+    from ..container import process
+    return process
+
+
 def our_bytes(argv):
     """Ours (container/process.py): every argument followed by a NUL byte."""
-    return encode_command(argv)
+    return _runtime().encode_command(argv)
 
 
 def _show(data, limit=80):
@@ -75,7 +82,7 @@ def barrier(target=None):
         "its file descriptors:",
         fds])
     container = "\n".join(["then the parent wrote %d bytes to fd %d and closed it;"
-                           % (len(our_bytes(argv)), CMD_FD),
+                           % (len(our_bytes(argv)), _runtime().CMD_FD),
                            "init exec'd %s, which printed:" % shlex.join(argv), ""]
                           + result["stdout"].splitlines()
                           + ["", "exit status %d" % result["exit"]])
@@ -95,7 +102,7 @@ def compare(command_line='sh -c \'echo "two  spaces"\'', target=None):
     if not argv:
         return Verdict(False, "type a command", hint="for example: printf '[%s]\\n' 'a  b'")
     book = book_split(book_bytes(argv))
-    ours = decode_command(our_bytes(argv))
+    ours = _runtime().decode_command(our_bytes(argv))
     book_run = _run_through_pipe(our_bytes(book), target)  # exactly what the book's init runs
     our_run = _run_through_pipe(our_bytes(argv), target)
 
