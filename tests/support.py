@@ -4,11 +4,11 @@ PID, the state of the target's host, a free port.
 (A plain module, not conftest.py: tests/vm has a conftest.py of its own, and two
 modules named `conftest` cannot both be imported by name.)
 """
-import json
 import os
 import socket
 import subprocess
 
+from mydocker_lab.lab.common import log_records
 # the probes' own ways to start mydocker-lab and to find a container's PID 1: one of each
 from mydocker_lab.lab.probes.support import container_pid  # noqa: F401
 from mydocker_lab.lab.probes.support import mydocker as mydocker_argv
@@ -26,7 +26,9 @@ def mydocker(*args, timeout=30, **kwargs):
 
 def log_lines(stderr):
     """The JSON log lines of a run (every stderr line must be one)."""
-    return [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
+    records = log_records(stderr.decode())
+    assert all(r["level"] != "?" for r in records), "not a log line in stderr: %r" % stderr
+    return records
 
 
 def snapshot_host():

@@ -50,9 +50,12 @@ FLOW_COMMAND = ["sh", "-c",
 
 def log_records(text):
     """mydocker-lab's stderr as records: one dict per JSON log line (``level``, ``msg``,
-    ``step``, ...); a line that is not JSON becomes ``{"level": "?", "msg": line}``."""
+    ``step``, ...); a line that is not JSON becomes ``{"level": "?", "msg": line}``; blank
+    lines are left out."""
     records = []
     for line in text.splitlines():
+        if not line.strip():
+            continue
         try:
             record = json.loads(line)
         except ValueError:

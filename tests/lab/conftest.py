@@ -11,6 +11,7 @@ Every Linux-level step goes to :func:`target`: this Linux by default, or whateve
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 
 import pytest
 
+from mydocker_lab.lab.probes.support import children
 from mydocker_lab.lab.remote import SshTarget
 from mydocker_lab.lab.session import Session
 from mydocker_lab.lab.targets import get_target
@@ -124,8 +126,16 @@ SetEnv PYTHONPATH={ROOT}
     env = {"MYDOCKER_LAB_TARGET": spec, "MYDOCKER_LAB_SSH_OPTIONS": " ".join(options),
            "MYDOCKER_LAB_SSH_PYTHON": sys.executable}
     yield {"spec": spec, "options": options, "dir": d, "user": user, "port": port, "env": env}
+    # sshd serves each connection in a child of its own, which outlives the listener: end
+    # them too, so the master connections of notebook kernels (killed without atexit) end
+    sessions = children(proc.pid)
     proc.terminate()
     proc.wait(timeout=30)
+    for pid in sessions:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture

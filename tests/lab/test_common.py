@@ -4,7 +4,7 @@ from mydocker_lab.lab import common
 
 def test_log_lines_become_records_and_other_lines_are_kept():
     stderr = ('{"level":"info","msg":"init come on","step":"init"}\n'
-              'sh: 1: oops: not found\n'
+              'sh: 1: oops: not found\n\n'
               '{"level":"error","msg":"cannot mount /proc"}\n')
     records = common.log_records(stderr)
     assert records == [{"level": "info", "msg": "init come on", "step": "init"},

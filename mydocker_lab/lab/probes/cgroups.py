@@ -5,13 +5,14 @@ starts real containers with ``python -m mydocker_lab run``.
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 
 from ... import cgroups
 from ..common import log_records
 from . import probe
-from .support import container_pid, mydocker, outcome, read_text, run_mydocker
+from .support import container_pid, mydocker, outcome, probe_argv, read_text, run_mydocker
 #: Where this mydocker_lab is: a container's environment is clean (like docker's), so a
 #: probe run *inside* one is told with -e PYTHONPATH (a checkout used through PYTHONPATH,
 #: not installed, would not be found there otherwise).
@@ -93,8 +94,7 @@ def inside():
 @probe("cgroup-views")
 def views(*limits):
     """A container with ``limits`` seen from both sides, while it runs, and after it ends."""
-    script = ("%s -m mydocker_lab.lab.probes cgroup-inside; echo END; read line || true"
-              % sys.executable)
+    script = "%s; echo END; read line || true" % shlex.join(probe_argv("cgroup-inside"))
     proc = subprocess.Popen(mydocker("run", "-i", "-e", "PYTHONPATH=" + _IMPORT_ROOT,
                                      *limits, "sh", "-c", script),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,

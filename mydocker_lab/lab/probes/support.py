@@ -18,6 +18,11 @@ def mydocker(*args):
     return [sys.executable, "-m", "mydocker_lab"] + [str(a) for a in args]
 
 
+def probe_argv(name, *args):
+    """argv of the probe NAME here (e.g. run *inside* a container by another probe)."""
+    return [sys.executable, "-m", "mydocker_lab.lab.probes", name] + [str(a) for a in args]
+
+
 def run_mydocker(*args, timeout=30):
     """Run ``mydocker-lab ARGS...`` to its end (no stdin); the CompletedProcess (text)."""
     return subprocess.run(mydocker(*args), capture_output=True, text=True, timeout=timeout,
