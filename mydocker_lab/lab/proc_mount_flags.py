@@ -157,7 +157,8 @@ def propagation_script(host="shared", container="book", target=None):
     then the "host" runs ps."""
     if container == "mydocker-lab":
         start = [shlex.join(get_target(target).mydocker(
-            "--log-level", "error", "run", "--hostname", HOSTNAME, "ps", "-e", "-o", "pid,comm"))]
+            "--log-level", "error", "run", "--hostname", HOSTNAME, "ps", "-e", "-o",
+            "pid,comm"))]
     else:
         start = ['unshare --mount --propagation unchanged --pid --fork sh -c "$CONTAINER"']
     return script(["mount --make-r%s /" % host, "findmnt -n -o PROPAGATION /proc"] + start

@@ -16,6 +16,10 @@ killed).
   the repository this file belongs to). Commands run with ``sudo`` and the venv that
   ``vagrant/provision.sh`` creates.
 
+A session (``spawn``, e.g. a container's shell) runs on the remote side's own pseudo
+terminal (``ssh -tt``). Here ssh runs on a pseudo terminal of its own where the system has
+them; on Windows, where pexpect has none, ssh talks through pipes (:func:`pipe_spawn`).
+
 Importing this module registers both with :func:`mydocker_lab.lab.targets.register`.
 """
 import atexit

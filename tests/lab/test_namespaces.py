@@ -137,7 +137,7 @@ def test_explorer_shows_the_hosts_name_as_a_label(target):
     assert HOST_NAME + " (sethostname: EPERM)" in text
     assert HOST_NAME + " (unchanged)" in text
     assert _hostname(target) not in text.split()
-    renamed = ns.explore(target=target).text()          # no UTS namespace: the child renames its parent
+    renamed = ns.explore(target=target).text()  # no UTS namespace: the child renames its parent
     assert "child (the child renamed it!)" in renamed
 
 

@@ -105,7 +105,8 @@ def test_flag_explorer_widget(target):
     ("shared", "mydocker-lab", False),
     ("private", "book", False),      # this VM: the bug hides
 ])
-def test_propagation_reproduces_the_books_bug_only_on_a_shared_host(host, container, leaks, target):
+def test_propagation_reproduces_the_books_bug_only_on_a_shared_host(host, container, leaks,
+                                                                    target):
     text, leaked = mf.propagation(host, container, target)
     assert leaked is leaks, text
     assert "findmnt -n -o PROPAGATION /proc\n%s" % host in text

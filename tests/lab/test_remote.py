@@ -87,8 +87,8 @@ def test_directories_of_processes_that_are_gone_are_removed(sshd):
 def test_probes_run_there(ssh_target):
     who = ssh_target.probe("whoami")
     assert who  # a JSON object from the target's python
-    assert ssh_target.run([ssh_target.python, "-c", "import mydocker_lab, sys; print(sys.executable)"]
-                      ).stdout.strip() == sys.executable
+    code = "import mydocker_lab, sys; print(sys.executable)"
+    assert ssh_target.run([ssh_target.python, "-c", code]).stdout.strip() == sys.executable
 
 
 def test_run_container_through_ssh(ssh_target):
