@@ -13,7 +13,7 @@ import time
 
 from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors
 from . import probe
-from .support import cmdline, outcome, read_all, run_mydocker, stat
+from .support import cmdline, in_child, outcome, read_all, run_mydocker, stat
 
 #: What the program started by execve prints about itself (``$$`` is its own PID).
 SELF_REPORT = 'echo "$$"; echo "$PPID"; readlink "/proc/$$/exe"; cat "/proc/$$/cmdline"'
@@ -84,31 +84,22 @@ def _scratch():
 
 def _execve_errno(argv):
     """What a bare execve() (PATH searched like execvp) says about argv[0]."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            name = argv[0]
-            paths = [name] if "/" in name else [os.path.join(d, name) for d in
-                                                 "/usr/local/bin:/usr/bin:/bin".split(":")]
-            first = None
-            for path in paths:
-                try:
-                    os.execve(path, argv, {"PATH": "/usr/bin:/bin"})
-                except OSError as err:
-                    if first is None or first == errno.ENOENT:
-                        first = err.errno
-            os.write(w, errno.errorcode[first].encode())
-        finally:
-            os._exit(127)
-    os.close(w)
-    said = read_all(r)
-    os.waitpid(pid, 0)
-    return said or None
+    def try_execve():
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        name = argv[0]
+        paths = [name] if "/" in name else [os.path.join(d, name) for d in
+                                             "/usr/local/bin:/usr/bin:/bin".split(":")]
+        first = None
+        for path in paths:
+            try:
+                os.execve(path, argv, {"PATH": "/usr/bin:/bin"})
+            except OSError as err:
+                if first is None or first == errno.ENOENT:
+                    first = err.errno
+        return errno.errorcode[first].encode()  # reached only when every execve() failed
+    return in_child(try_execve)
 
 
 def _in_container(*argv):

@@ -19,7 +19,7 @@ import time
 from ... import linux
 from ..common import FLOW_COMMAND, HOSTNAME
 from . import probe
-from .support import children, cmdline, container_pid, mydocker, stat
+from .support import children, cmdline, container_pid, in_child, mydocker, stat
 
 
 def _gate():
@@ -76,19 +76,10 @@ def _blocked_on(pid, gates):
 
 def _hostname_in(pid):
     """The hostname seen in ``pid``'s UTS namespace (a forked helper joins it)."""
-    r, w = os.pipe()
-    child = os.fork()
-    if child == 0:
-        try:
-            linux.setns(os.open("/proc/%d/ns/uts" % pid, os.O_RDONLY), linux.CLONE_NEWUTS)
-            os.write(w, os.uname().nodename.encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    name = os.read(r, 256).decode()
-    os.close(r)
-    os.waitpid(child, 0)
-    return name or None
+    def join_and_ask():
+        linux.setns(os.open("/proc/%d/ns/uts" % pid, os.O_RDONLY), linux.CLONE_NEWUTS)
+        return os.uname().nodename.encode()
+    return in_child(join_and_ask)
 
 
 def _root_propagation(pid):

@@ -90,6 +90,24 @@ def container_pid(parent, comm=None, timeout=10):
         time.sleep(0.005)
 
 
+def in_child(work):
+    """Run ``work()`` in a forked child of this probe and return the text it returns (bytes
+    in the child); None when it returns nothing, fails, or execs (its end of the pipe is
+    closed on exec). For what must not touch the probe itself: joining a namespace, execve."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.write(w, work() or b"")
+        finally:
+            os._exit(0)
+    os.close(w)
+    said = read_all(r)
+    os.waitpid(pid, 0)
+    return said or None
+
+
 def errname(err):
     """``EACCES`` for an OSError of errno EACCES."""
     return errno.errorcode.get(err.errno, str(err.errno))
