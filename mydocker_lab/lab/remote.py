@@ -187,7 +187,8 @@ class _Remote(Target):
         Here, ssh runs on a pseudo terminal of its own where the system has them; where it
         has none (Windows: pexpect has no ``spawn`` there) ssh talks through pipes: ``-tt``
         still gives the remote side its terminal, and that is the one that counts."""
-        if self.local_pty if self.local_pty is not None else _has_pty_spawn():
+        local_pty = _has_pty_spawn() if self.local_pty is None else self.local_pty
+        if local_pty:
             return self.spawn_on_pty(self.argv(list(argv), tty=True), timeout, **kwargs)
         # no terminal here to take the size from: the remote one is told
         rows, cols = kwargs.get("dimensions", (24, 200))
