@@ -246,15 +246,18 @@ class Started:
         return exe is not None and os.path.realpath(exe) != self._python
 
     def wait_for_command(self, what="the command to start"):
-        """The container's host pid, once it runs the command (not init any more)."""
+        """The host pid of the command, once it runs: the container's first process (init
+        became the command), or else a child of it (init started it, and is still there)."""
         def started():
             if self.exited():
                 return "exited"
             pid = self.child()
-            if pid is not None and self.is_command(pid):
-                self.container = pid
+            if pid is None:
+                return None
+            self.container = pid
+            if self.is_command(pid):
                 return pid
-            return None
+            return next((kid for kid in children(pid) if self.is_command(kid)), None)
         found = until(started, what)
         if found == "exited":
             status, _, err = self.finish()
@@ -418,7 +421,7 @@ def check_02(rt):
             "shared, the host's mount table is unchanged")
 
 
-ARGV_03 = ["sh", "-c", "read line", "two words", ""]
+ARGV_03 = ["sh", "-c", "cat", "two words", ""]  # cat: it waits, whatever its arguments
 
 
 def check_03(rt):
@@ -474,7 +477,9 @@ def check_04(rt):
         memory_hierarchy_usable()
     except Skipped as why:
         return note + " (-m: not checked here: %s)" % why
-    _cgroup_run(rt, "cgroup order")
+    _cgroup_run(rt, "-m", "in run(), first cgroup_create() and cgroup_apply(pid), then "
+                "send_command(): init waits for the command, so nothing runs before the "
+                "child is in its cgroup")
     return note + ", and with -m the command starts in its cgroup"
 
 
@@ -523,7 +528,7 @@ def _memory_cgroup(text):
     return None
 
 
-def _cgroup_run(rt, step):
+def _cgroup_run(rt, step, outside_hint):
     """``run -m 64m cat /proc/self/cgroup``: the command starts in a cgroup of its own, which
     is gone afterwards. The runtime's parent pauses at its first cgroup step (see
     _PAUSED_AT_CGROUP), so a wrong order shows every time."""
@@ -533,7 +538,7 @@ def _cgroup_run(rt, step):
                                paused_at_cgroup=True)
     if status != 0:
         raise Failed(step, "`run -m 64m cat /proc/self/cgroup`: %s" % _status_text(status),
-                     "see what myrun printed", rt.tidy(err))
+                     "see what myrun printed above: which file or call failed", rt.tidy(err))
     theirs = _memory_cgroup(out)
     left = os.path.join(mountpoint, theirs.lstrip("/")) if theirs and theirs != ours else None
     if left and os.path.isdir(left):
@@ -546,15 +551,14 @@ def _cgroup_run(rt, step):
                      "exited: after waiting for it")
     if theirs == ours:
         raise Failed(step, "the command started outside its cgroup (in myrun's own: %s)"
-                     % ours, "in run(), first cgroup_create() and cgroup_apply(pid), then "
-                     "send_command(): init waits for the command, so nothing runs before "
-                     "the child is in its cgroup")
+                     % ours, outside_hint)
     return theirs
 
 
 def check_06(rt):
     memory_hierarchy_usable()
-    _cgroup_run(rt, "cgroup")
+    _cgroup_run(rt, "cgroup", "cgroup_apply(path, pid) writes the pid into the cgroup's "
+                "cgroup.procs: the kernel moves that process there")
     python = [rt.python, "-I", "-S", "-c"]
     status, _, err = rt.call(["run", "-m", "64m"] + python + ["b = b'x' * (8 << 20)"])
     if status != 0:
@@ -572,13 +576,21 @@ def check_06(rt):
             "limit: 0; over it, the OOM killer: 137")
 
 
-ARGV_07 = ["/bin/sh", "-c", "read line", "two words", "", "it's \"quoted\"", "ünïcödé ✓",
+ARGV_07 = ["/bin/sh", "-c", "cat", "two words", "", "it's \"quoted\"", "ünïcödé ✓",
            "tab\there", "*", "-x", "two\nlines"]
 
 
 def check_07(rt):
     with rt.start(["run"] + ARGV_07, stdin=subprocess.PIPE) as run:
-        pid = run.wait_for_command()
+        try:
+            pid = run.wait_for_command()
+        except Failed as failed:
+            if run.result and run.result[0] == 125 and not failed.details:
+                raise Failed("arguments", "init got no command from the pipe (myrun exited "
+                             "125)", "send_command(): every argument followed by a NUL byte, "
+                             "then close the pipe; read_command(): read up to the end "
+                             "(b\"\" from os.read), split at the NULs") from None
+            raise
         argv = cmdline(pid)
     if argv != ARGV_07:
         wrong = next((i for i, (a, b) in enumerate(zip(argv, ARGV_07)) if a != b),

@@ -303,8 +303,12 @@ def memory_hierarchy():
 
 def write(directory, name, value):
     """Write ``value`` into the file ``name`` of a cgroup (each file is a setting)."""
-    with open(os.path.join(directory, name), "w") as f:
-        f.write(str(value))
+    path = os.path.join(directory, name)
+    try:
+        with open(path, "w") as f:
+            f.write(str(value))
+    except OSError as err:  # the kernel refused the value: say which file
+        raise OSError(err.errno, err.strerror, path) from None
 
 
 # ── piece 06 · cgroup_create(), cgroup_apply(), cgroup_destroy() · notebook 06 · the book: cgroups/

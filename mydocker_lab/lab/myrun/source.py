@@ -10,7 +10,7 @@ The skeleton is the reference with each region's code replaced by a TODO (the pi
 commented out) and one line that imports the reference's piece, so the file runs at every
 moment. Writing a piece replaces the region's code by the student's; the import line stays
 for the names the student has not written yet (a stub -- a function whose body is only
-``...`` -- counts as not written). Every function here takes and returns text, and never
+``...`` or ``raise NotImplementedError``, or ``NAME = ...`` -- counts as not written). Every function here takes and returns text, and never
 returns a text that is not valid Python.
 """
 import ast
@@ -53,7 +53,12 @@ file runs at every moment, whichever pieces you have written.
 
 
 class SourceError(ValueError):
-    """A myrun.py cannot be read or changed as asked: one clear sentence."""
+    """A myrun.py cannot be read or changed as asked: one clear sentence (and the line at
+    fault, as ``details``)."""
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.details = details
 
 
 def reference_text():
@@ -155,9 +160,7 @@ def _is_stub_function(node):
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
         body = body[1:]  # the docstring
-    for stmt in body:
-        if isinstance(stmt, ast.Pass):
-            continue
+    for stmt in body:  # `pass` is code (a function that does nothing), `...` is a stub
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
                 and stmt.value.value is Ellipsis:
             continue
@@ -174,9 +177,8 @@ def definitions(code, where="the cell"):
     try:
         tree = ast.parse(code)
     except SyntaxError as err:
-        raise SourceError("%s does not compile: %s (line %s)%s" % (
-            where, err.msg, err.lineno,
-            ":\n    " + err.text.rstrip() if err.text else "")) from None
+        raise SourceError("%s does not compile: %s (line %s)" % (where, err.msg, err.lineno),
+                          err.text.rstrip() if err.text else None) from None
     found = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -266,6 +268,17 @@ def isolate(text, keep, where="myrun.py"):
         old = end - start - 1
         new = [import_line(number)] + [""] * max(0, old - 1)
         lines[start + 1:end] = new
+    return "\n".join(lines)
+
+
+def override(text, number, names, where="myrun.py"):
+    """``text`` in which piece ``number``'s ``names`` are the reference's even where the
+    student wrote them: the import takes the place of the region's end line (a comment), so
+    every line keeps its number. For a check that judges one function of a piece."""
+    end = regions(text, where)[piece(number).number][1]
+    lines = text.split("\n")
+    lines[end] = "from %s import %s  # the check takes the reference's here" % (
+        REFERENCE_MODULE, ", ".join(names))
     return "\n".join(lines)
 
 

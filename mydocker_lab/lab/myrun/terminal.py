@@ -76,9 +76,19 @@ class _Driver:
         return _clean(self.log.getvalue())[-1200:]
 
 
-def drive(target, source, timeout=None):
+#: What a failure at these steps says when take_terminal() is the piece under test.
+TAKE_TERMINAL_HINT = ("take_terminal(): os.setsid() first (a session of its own, with no "
+                      "terminal yet), then fcntl.ioctl(0, termios.TIOCSCTTY, 0): the pty on "
+                      "fd 0 becomes its controlling terminal. Without it, the container's shell "
+                      "stays in myrun's session and takes your terminal from myrun")
+
+
+def drive(target, source, shown="myrun.py", suspect=None, timeout=None):
     """Run the scenario against ``source`` (a myrun.py's text) on ``target``: ``None`` if it
-    all went as it should, else ``Step(step, message, hint)`` with ``.transcript``."""
+    all went as it should, else ``Step(step, message, hint)`` with ``.transcript`` (the
+    terminal's last lines; the file under its name ``shown``). ``suspect``: the one function
+    of piece 05 that is the student's in ``source`` ("take_terminal" or "relay"), which the
+    hints then name."""
     from ..targets import LocalTarget
     local = isinstance(target, LocalTarget)
     timeout = timeout or (15 if local else 90)
@@ -91,7 +101,9 @@ def drive(target, source, timeout=None):
         _scenario(driver, target, hostname, local)
         return None
     except Step as step:
-        step.transcript = driver.tail() if driver else ""
+        step.transcript = driver.tail().replace(path, shown) if driver else ""
+        if suspect == "take_terminal" and step.step in ("prompt", "terminal", "Ctrl-C"):
+            step.hint = TAKE_TERMINAL_HINT
         return step
     finally:
         if driver is not None:
@@ -115,8 +127,8 @@ def _scenario(d, target, hostname, local):
     if not first or first[0][7] != "/bin/sh":
         raise Step("ps -ef", "PID 1 is %s, not /bin/sh" % (
             repr(first[0][7]) if first else "not in ps -ef's list"),
-            "init execs the command itself, so it is PID 1 (pieces 02, 03 are the reference's "
-            "here)")
+            "init becomes the command itself (exec_command: execve, no fork), so the "
+            "command is PID 1; and /proc is the container's own (init_mounts)")
     if first[0][5] == "?":
         raise Step("terminal", "PID 1 has no controlling terminal (ps shows TTY ?)",
                    "take_terminal(): os.setsid(), then fcntl.ioctl(0, termios.TIOCSCTTY, 0)")
