@@ -163,3 +163,13 @@ def test_the_check_of_its_piece_catches_it(name, seeded, target):
 def test_every_mutant_changes_code_the_reference_has():
     for name, (number, replacements, _, _) in MUTANTS.items():
         assert mutate(number, replacements) != source.reference_source(number), name
+
+
+def test_mutants_are_caught_rootless_too(seeded, nobody):
+    """(test_rootless.py runs the reference as nobody; these mutants, too.)"""
+    for name in ("/ not made private", "MS_NODEV missing", "no wait",
+                 "the exit status dropped (always 0)", "CLONE_NEWNET missing"):
+        number, replacements, step, hint = MUTANTS[name]
+        verdict = myrun.check(number, nobody, seeded([(number, mutate(number, replacements))],
+                                                       name="m%d" % len(name)))
+        assert (verdict.state, verdict.step) == ("fail", step), verdict.text()

@@ -1,0 +1,81 @@
+"""nbval: each notebook runs with a fresh work folder, seeded as if the earlier notebooks of
+its kind were done, so stored outputs do not depend on the order notebooks run in."""
+import nbformat
+import pytest
+
+from mydocker_lab.lab import myrun
+from mydocker_lab.lab.course import student_version
+from mydocker_lab.lab.myrun import source, work
+from mydocker_lab.lab.myrun.pieces import PIECES
+
+
+def lesson(number, pieces):
+    """A solution notebook (course.py's format) whose %%piece cells answer ``pieces``."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# %s" % number))
+    nb.cells.append(nbformat.v4.new_code_cell("from mydocker_lab.lab import myrun\nmyrun.setup()"))
+    for p in pieces:
+        nb.cells.append(nbformat.v4.new_code_cell(
+            "%%%%piece %s\n%s### BEGIN SOLUTION\n%s### END SOLUTION" % (
+                p, PIECES[p].stub, source.reference_source(p))))
+        nb.cells.append(nbformat.v4.new_code_cell('myrun.check("%s")' % p))
+    return nb
+
+
+@pytest.fixture
+def course(tmp_path):
+    """notebooks/NN-x.ipynb (the students') and notebooks/solutions/NN-x.ipynb."""
+    solutions = tmp_path / "notebooks" / "solutions"
+    solutions.mkdir(parents=True)
+    plan = {"01": ["01"], "02": ["02"], "03": [], "04": ["04", "07"]}
+    for number, pieces in plan.items():
+        nb = lesson(number, pieces)
+        nbformat.write(nb, str(solutions / ("%s-lesson.ipynb" % number)))
+        nbformat.write(nbformat.from_dict(student_version(nb)),
+                       str(tmp_path / "notebooks" / ("%s-lesson.ipynb" % number)))
+    return tmp_path / "notebooks"
+
+
+def test_pieces_in_a_solution_notebook_are_its_answers(course):
+    found = work.pieces_in(course / "solutions" / "04-lesson.ipynb")
+    assert found == [("04", source.reference_source("04")), ("07", source.reference_source("07"))]
+    stubs = work.pieces_in(course / "04-lesson.ipynb")  # the student's: the stubs only
+    assert [n for n, _ in stubs] == ["04", "07"]
+    assert all(source.definitions(code)[PIECES[n].names[0]] == "stub" for n, code in stubs)
+
+
+@pytest.mark.parametrize("name, seeded", [
+    ("01-lesson", []), ("02-lesson", ["01"]), ("03-lesson", ["01", "02"]),
+    ("04-lesson", ["01", "02"])])
+def test_a_solution_notebook_starts_with_the_earlier_solutions(course, tmp_path, name, seeded):
+    notebook = course / "solutions" / (name + ".ipynb")
+    assert [n for n, _ in work.seed_pieces(notebook)] == seeded
+    folder = work.seed_for_notebook(notebook, tmp_path / "nbval")
+    assert folder == tmp_path / "nbval" / ("solutions-" + name) / "work"
+    text = (folder / "myrun.py").read_text()
+    assert [n for n in PIECES if source.state(text, n)[0]] == seeded
+    assert text == source.build([(n, source.reference_source(n)) for n in seeded])
+
+
+@pytest.mark.parametrize("name", ["01-lesson", "04-lesson"])
+def test_a_students_notebook_starts_with_the_skeleton(course, tmp_path, name):
+    notebook = course / (name + ".ipynb")
+    assert work.seed_pieces(notebook) == []
+    folder = work.seed_for_notebook(notebook, tmp_path / "nbval")
+    assert folder == tmp_path / "nbval" / name / "work"
+    assert (folder / "myrun.py").read_text() == source.skeleton()
+
+
+def test_seeding_again_starts_afresh(course, tmp_path):
+    notebook = course / "solutions" / "03-lesson.ipynb"
+    folder = work.seed_for_notebook(notebook, tmp_path / "nbval")
+    (folder / "myrun.py").write_text("spoilt by an earlier run")
+    work.seed_for_notebook(notebook, tmp_path / "nbval")
+    assert source.state((folder / "myrun.py").read_text(), "02")[0] == ["init_mounts"]
+
+
+def test_a_seeded_folder_is_what_the_notebook_sees(course, tmp_path, monkeypatch):
+    folder = work.seed_for_notebook(course / "solutions" / "03-lesson.ipynb", tmp_path / "nbval")
+    monkeypatch.setenv("MYDOCKER_LAB_WORK", str(folder))
+    assert str(myrun.setup()) == ("work/myrun.py: kept as it is. Yours: 01, 02; the "
+                                  "reference's: 03, 04, 05, 06, 07.")
