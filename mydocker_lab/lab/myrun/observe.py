@@ -153,8 +153,9 @@ def pause_for_child():
         kids = children(os.getpid())
         if not kids:
             return
+        reading = asleep_in(kids[0]) == "read"  # first: see Started.wait_until_waiting
         exe = _read_link("/proc/%d/exe" % kids[0])
-        if exe is None or os.path.realpath(exe) != python or asleep_in(kids[0]) == "read":
+        if exe is None or os.path.realpath(exe) != python or reading:
             return
         time.sleep(0.002)
 
@@ -270,17 +271,21 @@ class Started:
         wait(). Fails if the runtime exits first, or if both sleep while the command was
         never sent."""
         def settled():
+            # Look in this order: the parent, then what the child sleeps in, then what the
+            # child runs. exec is one-way: a child still Python *after* it was seen asleep
+            # in read() was init, reading its pipe (not the command, reading its stdin).
             if self.exited():
                 return "exited"
             pid = self.child()
             if pid is None:
                 return None
+            parent = asleep_in(self.pid)
+            child = asleep_in(pid)
+            self.container = pid
             if self.is_command(pid):
-                self.container = pid
-                return "waiting" if asleep_in(self.pid) == "wait" else None
-            if asleep_in(pid) == "read" and asleep_in(self.pid) is not None:
-                self.container = pid
-                return "stuck"  # init waits for its command, the parent for something else
+                return "waiting" if parent == "wait" else None
+            if parent == "wait" and child == "read":
+                return "stuck"  # init waits for its command, the parent for init
             return None
         found = until(settled, "myrun to wait for its command")
         if found == "stuck":
