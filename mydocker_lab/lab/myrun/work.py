@@ -118,3 +118,27 @@ def seed_for_notebook(notebook, base):
     folder = Path(base) / name / "work"
     seed(folder, seed_pieces(notebook))
     return folder
+
+
+def prepare_for_nbval(notebook, base, environ=None):
+    """What a pytest hook calls before ``notebook``'s kernel starts: a fresh, seeded work
+    folder (:func:`seed_for_notebook`), and ``$MYDOCKER_LAB_WORK`` pointing at it in
+    ``environ`` (``os.environ``, which the kernel inherits). Returns the folder.
+
+    In conftest.py (tests/lab/myrun/test_seeding.py runs exactly this under nbval)::
+
+        def pytest_configure(config):
+            config.myrun_work = tempfile.mkdtemp(prefix="myrun-nbval-")
+
+        def pytest_unconfigure(config):
+            shutil.rmtree(config.myrun_work, ignore_errors=True)
+
+        @pytest.hookimpl(tryfirst=True)   # before nbval's setup starts the notebook's kernel
+        def pytest_runtest_setup(item):
+            notebook = item.parent
+            if notebook.path.suffix == ".ipynb" and not hasattr(notebook, "myrun_work"):
+                notebook.myrun_work = prepare_for_nbval(notebook.path, item.config.myrun_work)
+    """
+    folder = seed_for_notebook(notebook, base)
+    (os.environ if environ is None else environ)[ENV] = str(folder)
+    return folder

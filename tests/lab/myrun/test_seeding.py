@@ -79,3 +79,61 @@ def test_a_seeded_folder_is_what_the_notebook_sees(course, tmp_path, monkeypatch
     monkeypatch.setenv("MYDOCKER_LAB_WORK", str(folder))
     assert str(myrun.setup()) == ("work/myrun.py: kept as it is. Yours: 01, 02; the "
                                   "reference's: 03, 04, 05, 06, 07.")
+
+
+NBVAL_CONFTEST = '''
+import shutil
+import tempfile
+import pytest
+from mydocker_lab.lab.myrun.work import prepare_for_nbval
+
+
+def pytest_configure(config):
+    config.myrun_work = tempfile.mkdtemp(prefix="myrun-nbval-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(config.myrun_work, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)   # before nbval's setup starts the notebook's kernel
+def pytest_runtest_setup(item):
+    notebook = item.parent
+    if notebook.path.suffix == ".ipynb" and not hasattr(notebook, "myrun_work"):
+        notebook.myrun_work = prepare_for_nbval(notebook.path, item.config.myrun_work)
+'''
+
+
+def executed(nb, yours):
+    """``nb`` ending in a cell whose stored output (what nbval compares) says which pieces
+    are ``yours`` in the work file at that point."""
+    others = ", ".join(n for n in PIECES if n not in yours)
+    nb.cells.append(nbformat.v4.new_code_cell("print(myrun.setup())", execution_count=1))
+    nb.cells[-1].outputs = [nbformat.v4.new_output(
+        "stream", name="stdout", text="work/myrun.py: kept as it is. Yours: %s; the "
+        "reference's: %s.\n" % (", ".join(yours) or "none yet", others))]
+    return nb
+
+
+def test_nbval_runs_each_notebook_in_its_seeded_folder(tmp_path):
+    """A real nbval run, in either order: each notebook sees its own seeded work file (a
+    solution notebook: the earlier solutions, then its own %%piece cells; a student's: the
+    skeleton, which its stub cells leave as it is)."""
+    import subprocess
+    import sys
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    (tmp_path / "conftest.py").write_text(NBVAL_CONFTEST)
+    books = tmp_path / "notebooks"
+    (books / "solutions").mkdir(parents=True)
+    for number, yours in (("01", ["01"]), ("02", ["01", "02"])):
+        nbformat.write(executed(lesson(number, [number]), yours),
+                       str(books / "solutions" / ("%s-l.ipynb" % number)))
+        student = nbformat.from_dict(student_version(lesson(number, [number])))
+        nbformat.write(executed(student, []), str(books / ("%s-l.ipynb" % number)))
+    for order in (["notebooks/solutions/02-l.ipynb", "notebooks"],
+                  ["notebooks/02-l.ipynb", "notebooks/solutions"]):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval",
+                               "--nbval-current-env"] + order,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not (books / "work").exists() and not (books / "solutions" / "work").exists()
