@@ -145,17 +145,19 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def pause_for_child():
-    """In the runtime's parent (see _PAUSED_AT_CGROUP): wait until our child has exec'd its
-    command, or sleeps reading its command pipe, or is gone."""
+    """In the runtime's parent (see _PAUSED_AT_CGROUP): wait until our child either sleeps in
+    read() as init (waiting for its command pipe), or has ended (it got its command, ran it
+    -- a short one -- and exited). Exec'd is not enough: the command must have *looked*
+    at its cgroup before we go on."""
     python = os.path.realpath(sys.executable)
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
         kids = children(os.getpid())
-        if not kids:
+        if not kids or state_of(kids[0]) in (None, "Z", "X"):
             return
         reading = asleep_in(kids[0]) == "read"  # first: see Started.wait_until_waiting
         exe = _read_link("/proc/%d/exe" % kids[0])
-        if exe is None or os.path.realpath(exe) != python or reading:
+        if reading and exe is not None and os.path.realpath(exe) == python:
             return
         time.sleep(0.002)
 
@@ -242,9 +244,12 @@ class Started:
         return kids[0] if kids else None
 
     def is_command(self, pid):
-        """Whether ``pid`` has exec'd something else than Python (init became the command)."""
+        """Whether ``pid`` has exec'd something else than Python (init became the command),
+        and that exec is complete: the kernel sets the new program (exe) a moment before its
+        arguments (cmdline is empty in between)."""
         exe = _read_link("/proc/%d/exe" % pid)
-        return exe is not None and os.path.realpath(exe) != self._python
+        return (exe is not None and os.path.realpath(exe) != self._python
+                and bool(cmdline(pid)))
 
     def wait_for_command(self, what="the command to start"):
         """The host pid of the command, once it runs: the container's first process (init
@@ -527,33 +532,48 @@ def _memory_cgroup(text):
     """The memory cgroup a process reported (its /proc/self/cgroup)."""
     version = _memory_hierarchy()[0]
     for line in text.splitlines():
+        if line.count(":") < 2:
+            continue
         number, names, path = line.split(":", 2)
         if (version == 1 and "memory" in names.split(",")) or (version == 2 and number == "0"):
             return path
     return None
 
 
+def _limited_run(rt, args, step, paused_at_cgroup=False):
+    """``run -m ...``: (status, stdout, stderr), after which no cgroup of the run is left.
+    A runtime's cgroups go at the top of the memory hierarchy (memory_hierarchy()); any new
+    empty one named myrun* there is removed, and the run fails for leaving it."""
+    mountpoint = memory_hierarchy_usable()[1]
+    before = set(os.listdir(mountpoint))
+    status, out, err = rt.call(args, paused_at_cgroup=paused_at_cgroup)
+    left = []
+    for name in sorted(set(os.listdir(mountpoint)) - before):
+        if name.startswith("myrun"):
+            try:
+                os.rmdir(os.path.join(mountpoint, name))  # nothing stays behind
+                left.append(name)
+            except OSError:
+                pass  # still in use, or not a cgroup: not ours to touch
+    if left:
+        raise Failed(step, "`myrun.py %s` left its cgroup %s behind (the check removed it)"
+                     % (" ".join(args), os.path.join(mountpoint, left[0])),
+                     "remove the cgroup once the container has exited (cgroup_destroy after "
+                     "waiting), also when making it failed halfway", rt.tidy(err))
+    return status, out, err
+
+
 def _cgroup_run(rt, step, outside_hint):
     """``run -m 64m cat /proc/self/cgroup``: the command starts in a cgroup of its own, which
     is gone afterwards. The runtime's parent pauses at its first cgroup step (see
     _PAUSED_AT_CGROUP), so a wrong order shows every time."""
-    version, mountpoint = memory_hierarchy_usable()
     ours = _memory_cgroup(_read("/proc/self/cgroup"))
-    status, out, err = rt.call(["run", "-m", "64m", "/bin/cat", "/proc/self/cgroup"],
-                               paused_at_cgroup=True)
-    if status != 0:
+    status, out, err = _limited_run(rt, ["run", "-m", "64m", "/bin/cat", "/proc/self/cgroup"],
+                                    step, paused_at_cgroup=True)
+    theirs = _memory_cgroup(out)
+    if status != 0 and theirs != ours:
         raise Failed(step, "`run -m 64m cat /proc/self/cgroup`: %s" % _status_text(status),
                      "see what myrun printed above: which file or call failed", rt.tidy(err))
-    theirs = _memory_cgroup(out)
-    left = os.path.join(mountpoint, theirs.lstrip("/")) if theirs and theirs != ours else None
-    if left and os.path.isdir(left):
-        try:
-            os.rmdir(left)  # leave nothing behind
-        except OSError:
-            pass
-        raise Failed(step, "the container's cgroup is still there after it ended",
-                     "remove it (cgroup_destroy) once the container's first process has "
-                     "exited: after waiting for it")
     if theirs == ours:
         raise Failed(step, "the command started outside its cgroup (in myrun's own: %s)"
                      % ours, outside_hint)
@@ -565,12 +585,14 @@ def check_06(rt):
     _cgroup_run(rt, "cgroup", "cgroup_apply(path, pid) writes the pid into the cgroup's "
                 "cgroup.procs: the kernel moves that process there")
     python = [rt.python, "-I", "-S", "-c"]
-    status, _, err = rt.call(["run", "-m", "64m"] + python + ["b = b'x' * (8 << 20)"])
+    status, _, err = _limited_run(rt, ["run", "-m", "64m"] + python + ["b = b'x' * (8 << 20)"],
+                                  "under the limit")
     if status != 0:
         raise Failed("under the limit", "a command using 8 MiB under -m 64m: %s"
                      % _status_text(status), "cgroup_create() writes the limit in bytes "
                      "(memory.max in v2, memory.limit_in_bytes in v1)", rt.tidy(err))
-    status, _, err = rt.call(["run", "-m", "32m"] + python + ["b = b'x' * (128 << 20)"])
+    status, _, err = _limited_run(rt, ["run", "-m", "32m"] + python
+                                  + ["b = b'x' * (128 << 20)"], "over the limit")
     if status != 137:
         raise Failed("over the limit", "a command using 128 MiB under -m 32m: %s, not 137 "
                      "(killed by the OOM killer)" % _status_text(status),

@@ -316,18 +316,21 @@ def cgroup_create(name, limit):
     """A new memory cgroup ``name`` holding at most ``limit`` bytes, swap included (the book's
     Set). Returns its directory."""
     version, root = memory_hierarchy()
-    path = os.path.join(root, name)
     if version == 2:
         write(root, "cgroup.subtree_control", "+memory")  # v2: the parent enables it
-    os.mkdir(path)
-    if version == 2:
-        write(path, "memory.max", limit)
-        if os.path.exists(os.path.join(path, "memory.swap.max")):
-            write(path, "memory.swap.max", 0)
+        limit_file, swap_file, swap = "memory.max", "memory.swap.max", 0
     else:
-        write(path, "memory.limit_in_bytes", limit)
-        if os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes")):
-            write(path, "memory.memsw.limit_in_bytes", limit)
+        limit_file, swap_file, swap = ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+                                       limit)
+    path = os.path.join(root, name)
+    os.mkdir(path)
+    try:
+        write(path, limit_file, limit)
+        if os.path.exists(os.path.join(path, swap_file)):  # where swap is counted: none extra
+            write(path, swap_file, swap)
+    except OSError:
+        os.rmdir(path)  # no cgroup without its limit
+        raise
     return path
 
 

@@ -50,14 +50,18 @@ class NobodyTarget(Target):
 
 
 @pytest.fixture(scope="session")
-def nobody(tmp_path_factory):
+def nobody():
     """A target that runs as nobody, with mydocker_lab installed in a venv of Debian's
-    python3 under a world-readable temporary directory (ours lives under /root, mode 700)."""
+    python3 under a world-readable temporary directory (ours lives under /root, mode 700).
+    The directory is its own, not pytest's: it must outlive other pytest sessions' clean-up."""
+    import tempfile
+    from pathlib import Path
     if os.geteuid() != 0:
         pytest.skip("becoming nobody needs root: run ./run-tests")
     if not os.access(SYSTEM_PYTHON, os.X_OK):
         pytest.fail("rootless tests need %s (apt-get install python3)" % SYSTEM_PYTHON)
-    base = tmp_path_factory.mktemp("myrun-nobody")
+    base = Path(tempfile.mkdtemp(prefix="myrun-test-nobody-"))
+    os.chmod(base, 0o755)
     venv = base / "venv"
     subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = subprocess.run([str(venv / "bin" / "python"), "-c",
@@ -65,11 +69,9 @@ def nobody(tmp_path_factory):
                           capture_output=True, text=True, check=True).stdout.strip()
     shutil.copytree(os.path.join(ROOT, "mydocker_lab"), os.path.join(site, "mydocker_lab"),
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for path in [base] + list(base.parents)[:-1]:
-        if str(path).startswith(str(tmp_path_factory.getbasetemp().parent)):
-            os.chmod(path, 0o755)
     subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
-    return NobodyTarget(str(venv / "bin" / "python"))
+    yield NobodyTarget(str(venv / "bin" / "python"))
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

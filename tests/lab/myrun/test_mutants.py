@@ -12,12 +12,9 @@ CGROUP_STEPS = '''        if memory is not None:               # into its cgroup
             me.cgroup_apply(cgroup, pid)
         me.send_command(cmd_w, command)      # init was waiting for it: go
 '''
-V1_LIMIT = '''        write(path, "memory.limit_in_bytes", limit)
-        if os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes")):
-            write(path, "memory.memsw.limit_in_bytes", limit)'''
-V2_LIMIT = '''        write(path, "memory.max", limit)
-        if os.path.exists(os.path.join(path, "memory.swap.max")):
-            write(path, "memory.swap.max", 0)'''
+LIMIT = '''        write(path, limit_file, limit)
+        if os.path.exists(os.path.join(path, swap_file)):  # where swap is counted: none extra
+            write(path, swap_file, swap)'''
 SEND = '''        for arg in command:
             pipe.write(os.fsencode(arg) + b"\\0")'''
 SPLIT = '''    return [os.fsdecode(arg) for arg in data.split(b"\\0")[:-1]]'''
@@ -110,11 +107,15 @@ MUTANTS = {
                                         "    os.waitpid(pid, 0)\n    return 0")],
                                 "relay, exit 3", "wait status"),
     # 06
-    "no limit written": ("06", [(V1_LIMIT, "        pass"), (V2_LIMIT, "        pass")],
+    "no limit written": ("06", [(LIMIT, "        pass")],
                          "over the limit", "memory.max"),
     "the pid not moved in": ("06", [('    write(path, "cgroup.procs", pid)', "    pass")],
                              "cgroup", "cgroup.procs"),
-    "the cgroup not removed": ("06", [("    os.rmdir(path)", "    pass")],
+    "the cgroup left when its limit is refused": (
+        "06", [("        os.rmdir(path)  # no cgroup without its limit\n", ""),
+               ("write(path, limit_file, limit)", "write(path, limit_file, \"lots\")")],
+        "cgroup", "also when making it failed halfway"),
+    "the cgroup not removed": ("06", [("    os.rmdir(path)\n", "    pass\n")],
                                "cgroup", "cgroup_destroy"),
     # 07
     "joined with spaces": ("07", [(SEND, '        pipe.write(os.fsencode(" ".join(command)))')],
@@ -130,6 +131,7 @@ MUTANTS = {
 }
 
 NEEDS_CGROUPS = {"the cgroup made after the command runs", "the cgroup never removed",
+                 "the cgroup left when its limit is refused",
                  "no limit written", "the pid not moved in", "the cgroup not removed"}
 
 
