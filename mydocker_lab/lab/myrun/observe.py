@@ -382,15 +382,12 @@ def throwaway_shared_root():
     like a systemd host's: the runtime's mounts would then propagate here if it did not make
     its / private. Cut off from the real host first (MS_PRIVATE), so nothing reaches it."""
     from mydocker_lab import linux
+    from .reference import become_root_in_user_namespace
     if os.geteuid() == 0:
         linux.unshare(linux.CLONE_NEWNS)
     else:
-        uid, gid = os.geteuid(), os.getegid()
-        linux.unshare(linux.CLONE_NEWUSER | linux.CLONE_NEWNS)
-        for name, text in (("setgroups", "deny"), ("uid_map", "0 %d 1" % uid),
-                           ("gid_map", "0 %d 1" % gid)):
-            with open("/proc/self/" + name, "w") as f:
-                f.write(text)
+        become_root_in_user_namespace()  # then the new mount namespace is ours to change
+        linux.unshare(linux.CLONE_NEWNS)
     linux.mount("", "/", None, linux.MS_REC | linux.MS_PRIVATE)
     linux.mount("", "/", None, linux.MS_REC | linux.MS_SHARED)
 
@@ -496,19 +493,13 @@ def check_04(rt):
 # -- cgroups ----------------------------------------------------------------------------------
 
 def _memory_hierarchy():
-    """(version, mount point) of the memory controller, as the glue's memory_hierarchy()."""
-    unified = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            fstype = fields[fields.index("-") + 1]
-            if fstype == "cgroup" and "memory" in fields[-1].split(","):
-                return 1, fields[4]
-            if fstype == "cgroup2" and unified is None:
-                unified = fields[4]
-    if unified and "memory" in (_read(os.path.join(unified, "cgroup.controllers")) or "").split():
-        return 2, unified
-    return None
+    """(version, mount point) of the memory controller, found as the runtime's glue finds it
+    (that is where a runtime puts its cgroups); None if there is none."""
+    from .reference import memory_hierarchy
+    try:
+        return memory_hierarchy()
+    except OSError:
+        return None
 
 
 def memory_hierarchy_usable():
@@ -654,6 +645,9 @@ def observe(number, source, shown="myrun.py"):
                        details=failed.details or None)
     except Skipped as why:
         verdict.update(state="skip", message="not checked on this machine: %s" % why)
+    except OSError as err:  # the experiment itself was refused (not the runtime's doing)
+        verdict.update(state="error", message="the check could not run on this machine: %s%s"
+                       % (err.strerror or err, " (%s)" % err.filename if err.filename else ""))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return verdict

@@ -81,27 +81,15 @@ def test_a_seeded_folder_is_what_the_notebook_sees(course, tmp_path, monkeypatch
                                   "reference's: 03, 04, 05, 06, 07.")
 
 
-NBVAL_CONFTEST = '''
-import shutil
-import tempfile
-import pytest
-from mydocker_lab.lab.myrun.work import prepare_for_nbval
-
-
-def pytest_configure(config):
-    config.myrun_work = tempfile.mkdtemp(prefix="myrun-nbval-")
-
-
-def pytest_unconfigure(config):
-    shutil.rmtree(config.myrun_work, ignore_errors=True)
-
-
-@pytest.hookimpl(tryfirst=True)   # before nbval's setup starts the notebook's kernel
-def pytest_runtest_setup(item):
-    notebook = item.parent
-    if notebook.path.suffix == ".ipynb" and not hasattr(notebook, "myrun_work"):
-        notebook.myrun_work = prepare_for_nbval(notebook.path, item.config.myrun_work)
-'''
+def documented_hook():
+    """The conftest.py code that work.prepare_for_nbval's docstring gives (so the docstring is
+    what this test proves)."""
+    import textwrap
+    doc = work.prepare_for_nbval.__doc__
+    block = doc[doc.index("::\n") + 3:]
+    return ("import shutil\nimport tempfile\nimport pytest\n"
+            "from mydocker_lab.lab.myrun.work import prepare_for_nbval\n\n\n"
+            + textwrap.dedent(block))
 
 
 def executed(nb, yours):
@@ -122,7 +110,7 @@ def test_nbval_runs_each_notebook_in_its_seeded_folder(tmp_path):
     import subprocess
     import sys
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
-    (tmp_path / "conftest.py").write_text(NBVAL_CONFTEST)
+    (tmp_path / "conftest.py").write_text(documented_hook())
     books = tmp_path / "notebooks"
     (books / "solutions").mkdir(parents=True)
     for number, yours in (("01", ["01"]), ("02", ["01", "02"])):
