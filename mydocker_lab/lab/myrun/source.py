@@ -47,8 +47,8 @@ Until you write a piece, the reference's is used, imported by one line:
     from mydocker_lab.lab.myrun.reference import init_mounts  # 02: the reference's, ...
 
 A notebook's %%piece cell puts your code in its place and drops that line; to use the
-reference's again, put the line back (or run take_reference("02") in a notebook). So this
-file runs at every moment, whichever pieces you have written.
+reference's again, put the line back (or, in a notebook, myrun.take_reference("02")).
+So this file runs at every moment, whichever pieces you have written.
 """'''
 
 

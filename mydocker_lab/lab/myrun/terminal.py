@@ -89,8 +89,9 @@ def drive(target, source, shown="myrun.py", suspect=None, timeout=None):
     terminal's last lines; the file under its name ``shown``). ``suspect``: the one function
     of piece 05 that is the student's in ``source`` ("take_terminal" or "relay"), which the
     hints then name."""
-    from ..targets import LocalTarget
-    local = isinstance(target, LocalTarget)
+    # Over ssh (remote.py's targets: they have a destination) myrun's terminal is the remote
+    # pty, not ours: whether it was given back as it was is seen only on this machine.
+    local = not hasattr(target, "destination")
     timeout = timeout or (15 if local else 90)
     path = put_file(target, source)
     hostname = _hostname(target)

@@ -170,7 +170,8 @@ def test_every_mutant_changes_code_the_reference_has():
 def test_mutants_are_caught_rootless_too(seeded, nobody):
     """(test_rootless.py runs the reference as nobody; these mutants, too.)"""
     for name in ("/ not made private", "MS_NODEV missing", "no wait",
-                 "the exit status dropped (always 0)", "CLONE_NEWNET missing"):
+                 "the exit status dropped (always 0)", "CLONE_NEWNET missing",
+                 "the terminal not restored", "argv split on spaces"):
         number, replacements, step, hint = MUTANTS[name]
         verdict = myrun.check(number, nobody, seeded([(number, mutate(number, replacements))],
                                                        name="m%d" % len(name)))
