@@ -170,16 +170,23 @@ def _read_link(path):
 
 
 class Runtime:
-    """A myrun.py, and how to start it as a user would: ``python myrun.py run ...``."""
+    """A myrun.py, and how to start it as a user would: ``python myrun.py run ...`` -- in a
+    sandbox (sandbox.py: its own mount and UTS namespaces), so that a wrong runtime cannot
+    change this machine's mounts or hostname."""
 
     def __init__(self, path, shown):
         self.path, self.shown = path, shown
         self.python = sys.executable
+        self.sandboxed = True  # False once this process is a sandbox itself (check 02)
 
     def argv(self, args, paused_at_cgroup=False):
         if paused_at_cgroup:
-            return [self.python, "-c", _PAUSED_AT_CGROUP, self.path] + list(args)
-        return [self.python, self.path] + list(args)
+            argv = [self.python, "-c", _PAUSED_AT_CGROUP, self.path] + list(args)
+        else:
+            argv = [self.python, self.path] + list(args)
+        if self.sandboxed:  # the sandbox execs it: same pid
+            argv = [self.python, "-m", "mydocker_lab.lab.myrun.sandbox", "--"] + argv
+        return argv
 
     def start(self, args, stdin=subprocess.DEVNULL, paused_at_cgroup=False):
         return Started(self, args, stdin, paused_at_cgroup)
@@ -378,22 +385,18 @@ def _read_fd(fd):
 
 
 def throwaway_shared_root():
-    """Move this process into a mount namespace of its own whose / is recursively *shared*,
-    like a systemd host's: the runtime's mounts would then propagate here if it did not make
-    its / private. Cut off from the real host first (MS_PRIVATE), so nothing reaches it."""
+    """Make this process a sandbox (sandbox.py: its own mount and UTS namespaces, / cut off
+    from the host's) whose / is then recursively *shared*, like a systemd host's: the
+    runtime's mounts propagate here if it did not make its own / private."""
     from mydocker_lab import linux
-    from .reference import become_root_in_user_namespace
-    if os.geteuid() == 0:
-        linux.unshare(linux.CLONE_NEWNS)
-    else:
-        become_root_in_user_namespace()  # then the new mount namespace is ours to change
-        linux.unshare(linux.CLONE_NEWNS)
-    linux.mount("", "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    from .sandbox import enter
+    enter()
     linux.mount("", "/", None, linux.MS_REC | linux.MS_SHARED)
 
 
 def check_02(rt):
     throwaway_shared_root()
+    rt.sandboxed = False  # we are its sandbox
     table = _mount_table_fd()  # opened now: read again after, even if /proc gets covered
     before = _read_fd(table)
     status, out, err = rt.call(["run", "/bin/cat", "/proc/self/stat", "/proc/self/mountinfo"])

@@ -176,3 +176,26 @@ def test_mutants_are_caught_rootless_too(seeded, nobody):
         verdict = myrun.check(number, nobody, seeded([(number, mutate(number, replacements))],
                                                        name="m%d" % len(name)))
         assert (verdict.state, verdict.step) == ("fail", step), verdict.text()
+
+
+def test_a_runtime_without_new_namespaces_leaves_the_machine_alone(seeded, target, nobody):
+    """No CLONE_NEWNS: its init mounts a proc on /proc; no CLONE_NEWUTS: `hostname other`
+    renames the host... here, the check's sandbox. The machine's mounts and name stay what
+    they were, and the checks say what is wrong."""
+    from support import target_host_state
+    from mydocker_lab.lab.myrun.terminal import drive
+    others = [(n, source.reference_source(n)) for n in ("02", "03", "04", "05", "06", "07")]
+    forked = seeded(others + [("01", mutate("01", [("linux.clone(running().CLONE_FLAGS)",
+                                                    "os.fork()")]))], name="forked")
+    no_uts = seeded(others + [("01", mutate("01", [("linux.CLONE_NEWUTS | ", "")]))],
+                    name="no-uts")
+    # as root, the fork runs and shares every namespace; rootless, the kernel refuses its
+    # proc mount (the host's PID namespace is not the user namespace's to mount)
+    for t, step in ((target, "namespaces"), (nobody, "start")):
+        before = target_host_state(t)
+        assert myrun.check("01", t, forked).step == step
+        final = myrun.final_check(t, forked)
+        assert not final.ok and "fails the check of piece 01 at %s" % step in final.message
+        step = drive(t, open(no_uts).read(), "work/myrun.py")
+        assert step is not None and step.step == "hostname", step and step.message
+        assert target_host_state(t) == before
