@@ -112,7 +112,7 @@ def running():
     return sys.modules["__main__"]
 
 
-# ── piece 04 · run() · notebook 04 · the book: run.go ─────────────────────────────────
+# ── piece 04 · run() · notebook 04 · book: run.go ─────────────────────────────────
 def run(command, tty_wanted=False, memory=None):
     """The parent (run.go): start the container's first process, put it in its cgroup (-m),
     send it the command, wait; return the command's exit status (128+N: killed by signal N)."""
@@ -148,7 +148,7 @@ def run(command, tty_wanted=False, memory=None):
 
 # ── starting the container (container/container_process.go) ──────────────────────────
 
-# ── piece 01 · CLONE_FLAGS, new_parent_process() · notebook 01 · the book: container/container_process.go
+# ── piece 01 · CLONE_FLAGS, new_parent_process() · notebook 01 · book: container_process.go
 CLONE_FLAGS = (linux.CLONE_NEWUTS | linux.CLONE_NEWPID | linux.CLONE_NEWNS
                | linux.CLONE_NEWNET | linux.CLONE_NEWIPC)
 
@@ -202,7 +202,7 @@ def init(args):
     return exec_command(command)      # returns only when the command cannot run
 
 
-# ── piece 02 · init_mounts() · notebook 02 · the book: container/init.go ──────────────
+# ── piece 02 · init_mounts() · notebook 02 · book: init.go ──────────────────────
 def init_mounts():
     """Make / recursively private, so that no mount of ours reaches the host; then mount a
     fresh proc on /proc (for the new PID namespace) with MS_NOEXEC|MS_NOSUID|MS_NODEV."""
@@ -211,7 +211,7 @@ def init_mounts():
 # ── end of piece 02 ───────────────────────────────────────────────────────────────────
 
 
-# ── piece 03 · exec_command() · notebook 03 · the book: container/init.go ─────────────
+# ── piece 03 · exec_command() · notebook 03 · book: init.go ──────────────────────
 def exec_command(argv):
     """Become the command: look argv[0] up in PATH, execve() it with argv exactly. Returns
     only if it cannot: 127 (not found) or 126 (found, but cannot be executed)."""
@@ -236,7 +236,7 @@ def exec_command(argv):
 
 # ── -ti: a terminal of the container's own (docker's -t) ─────────────────────────────
 
-# ── piece 05 · take_terminal(), relay() · notebook 05 · the book: main_command.go's -ti
+# ── piece 05 · take_terminal(), relay() · notebook 05 · book: -ti
 def take_terminal():
     """In init, with -t (the pty's slave on fd 0): a new session whose controlling terminal
     is the pty, so the shell gets job control and Ctrl-C reaches what runs in it."""
@@ -311,7 +311,7 @@ def write(directory, name, value):
         raise OSError(err.errno, err.strerror, path) from None
 
 
-# ── piece 06 · cgroup_create(), cgroup_apply(), cgroup_destroy() · notebook 06 · the book: cgroups/
+# ── piece 06 · cgroup_create(), cgroup_apply(), cgroup_destroy() · notebook 06 · book: cgroups/
 def cgroup_create(name, limit):
     """A new memory cgroup ``name`` holding at most ``limit`` bytes, swap included (the book's
     Set). Returns its directory."""
@@ -347,7 +347,7 @@ def cgroup_destroy(path):
 
 # ── the command through a pipe (the book's 3.3) ──────────────────────────────────────
 
-# ── piece 07 · send_command(), read_command() · notebook 07 · the book: run.go, container/init.go
+# ── piece 07 · send_command(), read_command() · notebook 07 · book: run.go, init.go
 def send_command(fd, command):
     """run.go's sendInitCommand: each argument then a NUL byte into the pipe ``fd``; close
     it, so init reads to the end."""
