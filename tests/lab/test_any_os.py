@@ -76,7 +76,9 @@ def test_the_emulation_bites():
 
 
 def notebook_side_modules():
-    """Every module of mydocker_lab.lab but the probes (they run on the target)."""
+    """Every module of mydocker_lab.lab but the probes (they run on the target); of a
+    package (myrun), what importing it in a notebook imports (``from mydocker_lab.lab import
+    myrun``): its target-side modules, run there as programs, are not the notebook's."""
     import pkgutil
     import mydocker_lab.lab
     return ["mydocker_lab.lab"] + ["mydocker_lab.lab." + m.name for m in
@@ -86,8 +88,8 @@ def notebook_side_modules():
 
 def test_every_notebook_side_module_imports_without_linux_modules():
     modules = notebook_side_modules()
-    assert {"mydocker_lab.lab.targets", "mydocker_lab.lab.run_flow",
-            "mydocker_lab.lab.pipe"} <= set(modules)
+    assert {"mydocker_lab.lab.targets", "mydocker_lab.lab.run_flow", "mydocker_lab.lab.pipe",
+            "mydocker_lab.lab.myrun"} <= set(modules)
     code = "import importlib\nfor m in %r + ['mydocker_lab.linux']:\n" \
            "    importlib.import_module(m)\nprint('imported', len(%r) + 1)" % (modules, modules)
     proc = python(code, not_linux_env(strict=True))
