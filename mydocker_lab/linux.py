@@ -29,6 +29,7 @@ MS_NODEV = 0x4
 MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
+MS_SHARED = 1 << 20
 
 # <sys/prctl.h>
 PR_SET_PDEATHSIG = 1
