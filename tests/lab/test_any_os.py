@@ -73,6 +73,8 @@ def test_the_emulation_bites():
     assert "has no unshare(): mydocker-lab runs on Linux" in there.stdout
     strict = python("import fcntl", not_linux_env(strict=True))
     assert "No module named 'fcntl' (this computer is not Linux)" in strict.stderr
+    strict = python("import ctypes; ctypes.CDLL(None)", not_linux_env(strict=True))
+    assert "TypeError: LoadLibrary() argument 1 must be str, not None" in strict.stderr
 
 
 def notebook_side_modules():

@@ -5,7 +5,7 @@ Jupyter kernel too) loads it at start-up (``site`` imports ``sitecustomize``). T
 
 - the C library has none of Linux's own calls: ``ctypes.CDLL(...).mount`` (umount2,
   unshare, setns, sethostname, prctl, syscall) raises AttributeError, as macOS's dlsym
-  does (Windows cannot even open ``CDLL(None)``);
+  does; with ``MYDOCKER_LAB_NOT_LINUX=strict``, ``CDLL(None)`` fails, as on Windows;
 - the notebook side of mydocker-lab (``mydocker_lab.lab``, not its probes) cannot import
   fcntl, termios, pty, tty or resource, which Windows does not have; with
   ``MYDOCKER_LAB_NOT_LINUX=strict`` nobody can;
@@ -26,7 +26,13 @@ STRICT = os.environ.get("MYDOCKER_LAB_NOT_LINUX") == "strict"
 
 
 class _CLibrary(ctypes.CDLL):
-    """A shared library without Linux's calls."""
+    """A shared library without Linux's calls (strict, as on Windows: no C library at all
+    by ``CDLL(None)``)."""
+
+    def __init__(self, name, *args, **kwargs):
+        if STRICT and name is None:
+            raise TypeError("LoadLibrary() argument 1 must be str, not None")
+        super().__init__(name, *args, **kwargs)
 
     def __getattr__(self, name):
         if name in LINUX_CALLS:
