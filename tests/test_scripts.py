@@ -177,3 +177,29 @@ def test_leftovers_sees_an_orphaned_container_and_lets_a_killed_one_go(tmp_path)
                 os.kill(container, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+# --- ./setup and ./run-tests: bad input is one clear line -----------------------------------
+
+def test_run_tests_without_setup_says_run_setup_first(tmp_path):
+    script = tmp_path / "run-tests"
+    script.write_bytes(open(os.path.join(ROOT, "run-tests"), "rb").read())
+    script.chmod(0o755)
+    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr == "run-tests: no .venv/bin/pytest here: run ./setup first\n"
+    assert proc.stdout == ""
+
+
+def test_setup_through_sudo_is_refused_before_it_changes_anything(tmp_path):
+    # `sudo ./setup` would make .venv root's: refused at once. Root inside a user namespace
+    # (or root itself) with SUDO_USER set is what sudo gives.
+    copy = tmp_path / "setup"
+    copy.write_bytes(open(os.path.join(ROOT, "setup"), "rb").read())
+    copy.chmod(0o755)
+    proc = subprocess.run(new_namespaces() + ["env", "SUDO_USER=student", str(copy)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("setup: run ./setup as yourself, not through sudo")
+    assert proc.stderr.count("\n") == 1
+    assert sorted(os.listdir(tmp_path)) == ["setup"]  # no .venv, nothing else
