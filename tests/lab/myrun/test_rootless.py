@@ -47,8 +47,10 @@ def test_the_final_check_passes_rootless(complete, nobody):
 def test_the_reference_as_nobody(nobody):
     from mydocker_lab.lab.myrun.source import REFERENCE_PATH
     site_reference = subprocess.run(
-        [nobody.python, "-c", "import mydocker_lab.lab.myrun.reference as r; print(r.__file__)"],
-        capture_output=True, text=True, check=True).stdout.strip()
+        # -I: not the checkout's copy (the current directory), which nobody may not read
+        [nobody.python, "-I", "-c",
+         "import mydocker_lab.lab.myrun.reference as r; print(r.__file__)"],
+        capture_output=True, text=True, check=True, cwd="/").stdout.strip()
     assert os.path.basename(site_reference) == os.path.basename(REFERENCE_PATH)
     proc = nobody.run([nobody.python, site_reference, "run", "/bin/sh", "-c",
                        "echo $$ $(id -u) $(cat /proc/self/uid_map); exit 3"])
