@@ -1,17 +1,21 @@
-"""What the runtime's tests share: mydocker-lab started as a user would start it.
+"""What the tests share: mydocker-lab started as a user would start it, its container's
+PID, the state of the target's host, a free port.
 
 (A plain module, not conftest.py: tests/vm has a conftest.py of its own, and two
 modules named `conftest` cannot both be imported by name.)
 """
-import json
 import os
+import socket
 import subprocess
-import sys
-import time
+
+from mydocker_lab.lab.common import log_records
+# the probes' own ways to start mydocker-lab and to find a container's PID 1: one of each
+from mydocker_lab.lab.probes.support import container_pid  # noqa: F401
+from mydocker_lab.lab.probes.support import mydocker as mydocker_argv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: mydocker-lab, exactly as `python -m mydocker_lab` (the console script runs the same main()).
-MYDOCKER = [sys.executable, "-m", "mydocker_lab"]
+MYDOCKER = mydocker_argv()
 
 
 def mydocker(*args, timeout=30, **kwargs):
@@ -22,24 +26,9 @@ def mydocker(*args, timeout=30, **kwargs):
 
 def log_lines(stderr):
     """The JSON log lines of a run (every stderr line must be one)."""
-    return [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
-
-
-def container_pid(parent_pid, comm=None, timeout=10):
-    """The host pid of the container's PID 1 (the parent's only child), once it runs ``comm``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/task/%d/children" % (parent_pid, parent_pid)) as f:
-                children = [int(p) for p in f.read().split()]
-            if children:
-                with open("/proc/%d/comm" % children[0]) as f:
-                    if comm is None or f.read().strip() == comm:
-                        return children[0]
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-        time.sleep(0.02)
-    raise AssertionError("no container process running %r under pid %d" % (comm, parent_pid))
+    records = log_records(stderr.decode())
+    assert all(r["level"] != "?" for r in records), "not a log line in stderr: %r" % stderr
+    return records
 
 
 def snapshot_host():
@@ -68,3 +57,10 @@ def target_host_state(target):
             "shm_keys": {int(line.split()[0]) for line in shm.splitlines() if line.strip()},
             "ns": dict(line.split(None, 1) for line in links.splitlines()),
             "proc_self": proc_self.strip() == "yes"}
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (for a test's own server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -30,18 +30,12 @@ from .display import PieceVerdict, Progress
 from .pieces import NUMBERS, PIECES, piece
 from .source import SourceError
 from ..display import Verdict
+from ..targets import get_target
 
 __all__ = ["setup", "write_piece", "take_reference", "check", "progress", "final_check",
            "piece_code", "reference_code", "work_file", "PIECES"]
 
 work_file = work.work_file
-
-
-def _target(target):
-    if target is None:
-        from ..targets import get_target
-        target = get_target()
-    return target
 
 
 class Notice:
@@ -159,7 +153,7 @@ def check(number, target=None, path=None):
         isolated = source.isolate(text, p.number, shown)
     except SourceError as err:
         return PieceVerdict(p.number, "error", str(err))
-    verdict = _run_check(p.number, isolated, _target(target), shown, yours)
+    verdict = _run_check(p.number, isolated, get_target(target), shown, yours)
     if not_yet and verdict.state in ("pass", "fail"):
         verdict.message += " (%s: still the reference's)" % ", ".join(not_yet)
     return verdict
@@ -223,7 +217,7 @@ def final_check(target=None, path=None):
             shown, "s" if len(not_yours) > 1 else "", ", ".join(not_yours)),
             "write %s, then run the final check again" % "; ".join(
                 "%s (notebook %s)" % (PIECES[n].signature, n) for n in not_yours))
-    target = _target(target)
+    target = get_target(target)
     unchecked = []
     for number in NUMBERS:
         if number == "05":

@@ -1,27 +1,23 @@
 """Notebook 07 (the command through a pipe): experiments, the explorer, the exercise checker.
 
 The bytes are computed here (plain Python); everything that runs a process
-goes through a probe on the target (``mydocker_lab/lab/probes/cgroups.py``):
+goes through a probe on the target (``mydocker_lab/lab/probes/pipe.py``):
 a real init started by the runtime's own pieces, fed through its real pipe.
 """
 import os
 import shlex
 
-from ..container.process import CMD_FD, decode_command, encode_command
+from .common import errors
 from .display import Note, SideBySide, Stack, Table, Verdict
 from .targets import get_target
 
 __all__ = ["book_split", "book_bytes", "our_bytes", "barrier", "compare", "pipe_explorer",
-           "check_encode", "SHOW_ARGS", "CMD_FD"]
+           "check_encode", "SHOW_ARGS"]
 
 #: A program that prints each of its arguments in brackets: what arrived, exactly.
 SHOW_ARGS = ["printf", "[%s]\\n"]
 FD_ROLES = {"0": "stdin", "1": "stdout", "2": "stderr", "3": "log lines -> caller's stderr",
             "4": "readiness (closed by execve)", "5": "THE COMMAND (read to EOF)"}
-
-
-def _target(target):
-    return target or get_target()
 
 
 def book_bytes(argv):
@@ -34,9 +30,17 @@ def book_split(data):
     return data.decode().split(" ")
 
 
+def _runtime():
+    """The runtime's side of the pipe (container/process.py: CMD_FD, encode_command,
+    decode_command), imported when first used: that module also imports what only Linux
+    has (fcntl), and this one must import on any computer."""
+    from ..container import process
+    return process
+
+
 def our_bytes(argv):
     """Ours (container/process.py): every argument followed by a NUL byte."""
-    return encode_command(argv)
+    return _runtime().encode_command(argv)
 
 
 def _show(data, limit=80):
@@ -57,7 +61,7 @@ def _short(argv):
 
 
 def _run_through_pipe(data, target, hold=False):
-    return _target(target).probe("pipe-barrier", bytes(data).hex(), "1" if hold else "0")
+    return get_target(target).probe("pipe-barrier", bytes(data).hex(), "1" if hold else "0")
 
 
 def barrier(target=None):
@@ -78,7 +82,7 @@ def barrier(target=None):
         "its file descriptors:",
         fds])
     container = "\n".join(["then the parent wrote %d bytes to fd %d and closed it;"
-                           % (len(our_bytes(argv)), CMD_FD),
+                           % (len(our_bytes(argv)), _runtime().CMD_FD),
                            "init exec'd %s, which printed:" % shlex.join(argv), ""]
                           + result["stdout"].splitlines()
                           + ["", "exit status %d" % result["exit"]])
@@ -98,16 +102,16 @@ def compare(command_line='sh -c \'echo "two  spaces"\'', target=None):
     if not argv:
         return Verdict(False, "type a command", hint="for example: printf '[%s]\\n' 'a  b'")
     book = book_split(book_bytes(argv))
-    ours = decode_command(our_bytes(argv))
+    ours = _runtime().decode_command(our_bytes(argv))
     book_run = _run_through_pipe(our_bytes(book), target)  # exactly what the book's init runs
     our_run = _run_through_pipe(our_bytes(argv), target)
 
     def outcome(run):
-        errors = [e["msg"] for e in run["logs"] if e["level"] == "error"]
+        failed = errors(run["logs"])
         out = "(an empty line)" if run["stdout"] == "\n" else \
             run["stdout"].rstrip("\n") or "(no output)"
         return out + "\n-> exit %d%s" % (
-            run["exit"], (": " + errors[0]) if errors else "")
+            run["exit"], (": " + failed[0]) if failed else "")
     table = Table(["", "the book (join, split on \" \")", "ours (NUL after each argument)"], [
         ["bytes on the pipe", _show(book_bytes(argv)), _show(our_bytes(argv))],
         ["init's argv", repr(book), repr(ours)],
@@ -157,9 +161,9 @@ def check_encode(encode, target=None):
         run = _run_through_pipe(data, target)
         results.append((argv, data, run, run["stdout"] == _expected(argv) and run["exit"] == 0))
     def said(run):
-        errors = [e["msg"] for e in run["logs"] if e["level"] == "error"]
+        failed = errors(run["logs"])
         return run["stdout"].replace("\n", " ").strip() or "exit %d%s" % (
-            run["exit"], (": " + errors[0]) if errors else "")
+            run["exit"], (": " + failed[0]) if failed else "")
     details = "\n".join("%s %-46s -> %s" % ("✔" if ok else "✘", _show(data, 44), said(run))
                         for argv, data, run, ok in results)
     if all(ok for *_, ok in results):
