@@ -10,10 +10,23 @@ import html
 from .labels import ps_fixed_width
 
 
+#: How every ``<pre>`` of ours looks in a browser: as it was printed, never broken inside a
+#: word (JupyterLab's own style for outputs breaks anywhere: "/bi|n/sh"); a line too long
+#: for the page makes its box scroll sideways instead.
+PRE_STYLE = "white-space:pre;word-break:normal;overflow-wrap:normal;overflow-x:auto;"
+
+
+def pre(body_html, style="margin:4px 0"):
+    """A ``pre`` element with :data:`PRE_STYLE` (``body_html`` is already escaped)."""
+    return '<pre style="%s%s">%s</pre>' % (PRE_STYLE, style, body_html)
+
+
 class Rich:
     """Base: ``_repr_html_`` for Jupyter, ``__repr__``/``__str__`` for text.
 
-    A subclass defines :meth:`text` and :meth:`html`."""
+    A subclass defines :meth:`text` and :meth:`html`. The HTML is wrapped in an element of
+    class ``mathjax_ignore``: JupyterLab typesets ``$...$`` in HTML outputs as TeX, and ours
+    are full of shell (``echo $$``, ``$CG/memory.max``)."""
 
     def text(self):
         raise NotImplementedError
@@ -22,7 +35,7 @@ class Rich:
         raise NotImplementedError
 
     def _repr_html_(self):
-        return self.html()
+        return '<div class="mathjax_ignore">%s</div>' % self.html()
 
     def __repr__(self):
         return self.text()
@@ -53,9 +66,9 @@ class SideBySide(Rich):
 
     def html(self):
         def panel(title, body, color):
-            return ('<div style="%s"><b style="color:%s">%s</b><pre style="margin:4px 0 0 0">'
-                    '%s</pre></div>' % (_PANEL.format(color=color), color, html.escape(title),
-                                        html.escape(body)))
+            return ('<div style="%s"><b style="color:%s">%s</b>%s</div>'
+                    % (_PANEL.format(color=color), color, html.escape(title),
+                       pre(html.escape(body), "margin:4px 0 0 0")))
         return ('<div style="display:flex;gap:12px">%s%s</div>'
                 % (panel(self.left_title, self.left, _HOST),
                    panel(self.right_title, self.right, _CONTAINER)))
@@ -83,7 +96,7 @@ class Verdict(Rich):
         body = '<b style="color:%s">%s %s</b>' % (color, "✔" if self.ok else "✘",
                                                  html.escape(self.message))
         if self.details:
-            body += '<pre style="margin:4px 0">%s</pre>' % html.escape(str(self.details))
+            body += pre(html.escape(str(self.details)))
         if self.hint and not self.ok:
             body += '<div><i>hint:</i> %s</div>' % html.escape(self.hint)
         return ('<div style="border-left:4px solid %s;padding:4px 10px">%s</div>'
@@ -155,7 +168,7 @@ class Pre(Rich):
 
     def html(self):
         title = "<b>%s</b>" % html.escape(self.title) if self.title else ""
-        return '%s<pre style="margin:4px 0">%s</pre>' % (title, html.escape(self.body))
+        return title + pre(html.escape(self.body))
 
 
 class Html(Rich):
@@ -226,5 +239,5 @@ class Transcript(Rich):
             else:
                 body.append('<span style="color:#999"># %s</span>\n' % html.escape(text))
         title = "<b>%s</b>" % html.escape(self.title) if self.title else ""
-        return ('%s<pre style="background:#1e1e1e;color:#eee;padding:8px 10px;'
-                'border-radius:6px;margin:4px 0">%s</pre>' % (title, "".join(body).rstrip("\n")))
+        return title + pre("".join(body).rstrip("\n"), "background:#1e1e1e;color:#eee;"
+                           "padding:8px 10px;border-radius:6px;margin:4px 0")

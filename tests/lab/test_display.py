@@ -20,7 +20,17 @@ def test_a_stack_captions_plain_strings_and_keeps_the_rest():
     assert stack.text() == "a <caption>\n\nn\n\nt\np"
     assert stack.html().startswith('<div style="margin:6px 0"><b>a &lt;caption&gt;</b></div>')
     assert isinstance(stack, Rich) and repr(stack) == str(stack) == stack.text()
-    assert stack._repr_html_() == stack.html()
+    # in JupyterLab, every output of ours is kept from TeX typesetting (`echo $$`)
+    assert stack._repr_html_() == '<div class="mathjax_ignore">%s</div>' % stack.html()
+
+
+def test_preformatted_text_never_breaks_inside_a_word():
+    """JupyterLab's own style breaks output anywhere ("/bi|n/sh"): ours scrolls instead."""
+    for shown in (Pre("/bin/sh " * 40).html(), Note("x").html() + Pre("y").html(),
+                  Transcript([("send", "ps"), ("out", "sleep " * 50)]).html()):
+        for style in shown.split('<pre style="')[1:]:
+            assert style.startswith("white-space:pre;word-break:normal;overflow-wrap:normal;"
+                                    "overflow-x:auto;")
 
 
 def test_html_has_its_text_twin():

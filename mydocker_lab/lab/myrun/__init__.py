@@ -29,7 +29,7 @@ from . import source, work
 from .display import PieceVerdict, Progress
 from .pieces import NUMBERS, PIECES, piece
 from .source import SourceError
-from ..display import Verdict
+from ..display import Rich, Verdict
 from ..targets import get_target
 
 __all__ = ["setup", "write_piece", "take_reference", "check", "progress", "final_check",
@@ -38,20 +38,18 @@ __all__ = ["setup", "write_piece", "take_reference", "check", "progress", "final
 work_file = work.work_file
 
 
-class Notice:
+class Notice(Rich):
     """One line about the work file (HTML and text)."""
 
     def __init__(self, text):
         self.body = text
 
-    def _repr_html_(self):
-        import html
-        return '<div class="mathjax_ignore">%s</div>' % html.escape(self.body)
-
-    def __repr__(self):
+    def text(self):
         return self.body
 
-    __str__ = __repr__
+    def html(self):
+        import html
+        return html.escape(self.body)
 
 
 def setup(path=None):
