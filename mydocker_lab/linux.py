@@ -33,6 +33,7 @@ MS_SHARED = 1 << 20
 
 # <sys/prctl.h>
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 
 # clone(2) by syscall number: glibc's clone() wrapper wants a new stack and a
 # function pointer; the raw syscall with stack 0 behaves like fork().
@@ -116,6 +117,12 @@ def sethostname(name):
 def set_parent_death_signal(signum):
     """prctl(PR_SET_PDEATHSIG): the kernel sends ``signum`` to us when our parent dies."""
     _check(libc("prctl")(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl")
+
+
+def set_name(name):
+    """prctl(PR_SET_NAME): this thread's name in /proc/PID/comm and ``ps -e`` (15 bytes)."""
+    buffer = ctypes.create_string_buffer(os.fsencode(name)[:15])
+    _check(libc("prctl")(PR_SET_NAME, ctypes.addressof(buffer), 0, 0, 0), "prctl")
 
 
 def unshare(flags):
