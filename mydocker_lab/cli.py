@@ -79,14 +79,15 @@ Exit status (as docker run):
   128+N   COMMAND was killed by signal N (137: SIGKILL, 143: SIGTERM)
 
 Signals:
-  Before COMMAND runs, SIGINT (Ctrl-C), SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
-  SIGUSR2 cancel the run: COMMAND never starts (or is killed as it starts),
-  nothing is left behind, and the exit status is 128+N (130 for Ctrl-C, 143 for
-  SIGTERM). Once COMMAND runs, they are passed on to it; as in docker, a PID 1
-  gets only the signals it has a handler for (`run sleep 60` ignores them). With
-  -t, Ctrl-C is a byte for the container's terminal. COMMAND starts with every
-  signal's default action, whatever mydocker-lab's caller ignored (nohup...).
-  If mydocker-lab dies, even by SIGKILL, its container is killed with it.
+  While the container starts, SIGINT (Ctrl-C), SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
+  and SIGUSR2 cancel the run: COMMAND never starts, nothing is left behind, and
+  the exit status is 128+N (130 for Ctrl-C, 143 for SIGTERM). From the moment
+  COMMAND is handed to init (it runs a millisecond later), they are passed on to
+  it as soon as it runs; as in docker, a PID 1 gets only the signals it has a
+  handler for (`run sleep 60` ignores them). With -t, Ctrl-C is a byte for the
+  container's terminal. COMMAND starts with every signal's default action,
+  whatever mydocker-lab's caller ignored (nohup...). If mydocker-lab dies, even
+  by SIGKILL, its container is killed with it.
 
 Examples:
   sudo mydocker-lab run -ti /bin/sh        a shell that is PID 1; try `ps -ef`, `hostname x`

@@ -79,9 +79,7 @@ def run(opts, log_level="info", log_format="json"):
             return signals.cancelled()
         parent.send(opts.command)                    # the book's sendInitCommand
         parent.wait_started()                        # init has exec'd the command
-        if signals.arrived():
-            return signals.cancelled()
-        signals.forward_to(parent)
+        signals.forward_to(parent)                   # (one held since it was sent goes now)
         hold("running")
         code = exit_status(wait(parent, stdio, opts.interactive))  # the book's parent.Wait()
         log.debug("container %s exited with status %d" % (hostname, code), step="wait")
@@ -218,10 +216,11 @@ class HeldSignals:
 
     They are blocked first thing (``cli.console`` has blocked them already, before any of
     our code ran): one that arrives waits, pending, until we look at the next safe point
-    (:meth:`arrived`). Before the command runs, a signal ends the run cleanly: the
-    container is killed, its cgroup removed, exit 128+N (:meth:`cancelled`). Once it runs,
-    they are forwarded to its PID 1 (:meth:`forward_to`). Signals our caller ignores
-    (``nohup``, ``trap '' INT``) stay ignored by us, and are not forwarded.
+    (:meth:`arrived`). Until the command is sent to init, a signal ends the run cleanly:
+    the container is killed, its cgroup removed, exit 128+N (:meth:`cancelled`). From
+    then on (init execs the command within a millisecond) they are forwarded to its PID 1
+    as soon as it runs (:meth:`forward_to`). Signals our caller ignores (``nohup``,
+    ``trap '' INT``) stay ignored by us, and are not forwarded.
     """
 
     def __init__(self):

@@ -145,10 +145,10 @@ class InitProcess:
         them blocked until just before it execs the command.
         """
         try:
+            hold("child")  # (where the tests make a child slow, before anything of its own)
             # First of all: with our own copy of the write end closed, a parent that
             # dies before saying go (however: SIGKILL included) reads as EOF below.
             os.close(go_w)
-            hold("child")
             if os.read(go_r, 1) != GO:
                 os._exit(protocol.EXIT_RUNTIME)  # the parent died or gave up: nothing to do
             # Move the sources above every target first, so no dup2 overwrites a source.

@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from support import MYDOCKER, container_pid, log_lines, mydocker
+from support import MYDOCKER, STARTED, Holds, cgroups_of, container_pid, log_lines, mydocker, \
+    start
 
 from mydocker_lab import cgroups
 
@@ -23,21 +24,12 @@ ALLOCATE = [sys.executable, "-S", "-c",
             "import sys; b = b'x' * (int(sys.argv[1]) << 20); print('allocated', len(b) >> 20)"]
 
 
-def our_cgroups():
-    """Every directory named mydocker-lab under /sys/fs/cgroup that holds a container's cgroup."""
-    found = []
-    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-        if os.path.basename(top) == cgroups.PARENT:
-            found += [os.path.join(top, d) for d in dirs]
-            dirs[:] = []
-    return found
-
-
 @pytest.fixture
 def no_cgroup_left():
-    before = our_cgroups()
+    """Fails the test if a run it started left its cgroup (runs of others are not ours)."""
+    first = len(STARTED)
     yield
-    assert our_cgroups() == before
+    assert cgroups_of(STARTED[first:]) == []
 
 
 def cgroup_line(stderr):
@@ -81,9 +73,8 @@ def test_the_command_runs_in_its_cgroup_from_the_start(no_cgroup_left):
 
 def test_the_limit_is_in_place_while_it_runs_and_the_cgroup_goes_after_sigkill(
         no_cgroup_left):
-    parent = subprocess.Popen(MYDOCKER + ["run", "-m", "64m", "sleep", "30"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+    parent = start("run", "-m", "64m", "sleep", "30", stdin=subprocess.DEVNULL,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         pid = container_pid(parent.pid, "sleep")
         path = _memory_cgroup_dir(pid)
@@ -222,17 +213,125 @@ def test_a_command_larger_than_the_pipe_buffer():
 
 
 def test_init_argv_no_longer_carries_the_command():
-    from mydocker_lab.container import process
+    from mydocker_lab.container import process, protocol
     argv = process.init_argv("box", False, "info", "json")
     assert argv[-1] == "json" and "--" not in argv
-    assert process.decode_command(process.encode_command(["a b", ""])) == ["a b", ""]
-    assert process.decode_command(b"cut sho") is None
+    assert protocol.decode_command(protocol.encode_command(["a b", ""])) == ["a b", ""]
+    assert protocol.decode_command(b"cut sho") is None
 
 
 def test_init_alone_refuses_to_start():
     proc = mydocker("init", "--hostname", "x")  # no pipe on fd 5: not started by run
     assert proc.returncode == 125
     assert b"init is internal" in proc.stderr
+
+
+# -- what a SIGKILLed or interrupted run leaves (bug 3) -----------------------------------------
+
+def test_sigterm_while_the_cgroup_is_made_leaves_nothing(tmp_path, no_cgroup_left):
+    """SIGTERM right after the cgroup exists: held, then the run ends cleanly with 143 (its
+    default action used to kill mydocker-lab before it removed the cgroup: 9 of 10 times)."""
+    holds = Holds(tmp_path, "cgroup")
+    proc = start("run", "-m", "64m", "true", env=holds.env(), stdin=subprocess.DEVNULL,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        holds.reached("cgroup")
+        assert len(cgroups_of(STARTED[-1:])) == 1  # it is there now...
+        proc.send_signal(signal.SIGTERM)
+        holds.release("cgroup")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        holds.close()
+    assert proc.returncode == 143, err
+    assert out == b"" and b"Traceback" not in err
+    assert "SIGTERM before the command ran" in log_lines(err)[-1]["msg"]
+    # ...and gone (no_cgroup_left)
+
+
+def test_the_next_run_sweeps_a_sigkilled_runs_cgroup(tmp_path, no_cgroup_left):
+    holds = Holds(tmp_path, "running")
+    proc = start("run", "-m", "64m", "sleep", "30", env=holds.env(), stdin=subprocess.DEVNULL,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        holds.reached("running")
+        pid1 = container_pid(proc.pid, "sleep")
+        pidfd = os.pidfd_open(pid1)
+        left = cgroups_of(STARTED[-1:])
+        proc.kill()  # SIGKILL: mydocker-lab cannot remove anything now
+        proc.wait()
+    finally:
+        holds.close()
+    _exited(pidfd)  # its watcher killed the container...
+    assert [os.path.isdir(p) for p in left] == [True] * len(left) and left  # ...the cgroup stays
+    swept = mydocker("--log-level", "debug", "run", "-m", "64m", "true")
+    assert swept.returncode == 0, swept.stderr
+    assert cgroups_of(STARTED[-2:-1]) == []
+    assert any(e["msg"].startswith("swept cgroup %s/" % cgroups.PARENT) and
+               ("pid %d)" % proc.pid) in e["msg"] for e in log_lines(swept.stderr))
+
+
+def _exited(pidfd, timeout=15):
+    import select
+    try:
+        assert select.select([pidfd], [], [], timeout)[0], "the container still runs"
+    finally:
+        os.close(pidfd)
+
+
+@pytest.fixture
+def memory_parent():
+    """Where runs put their memory cgroups (made if needed; left as the runs leave it)."""
+    parent = cgroups.find_hierarchies()["memory"].parent()
+    os.makedirs(parent, exist_ok=True)
+    return parent
+
+
+def _owned(parent, tag):
+    path = os.path.join(parent, "%s.owner-%s" % (os.urandom(6).hex(), tag))
+    os.mkdir(path)
+    return path
+
+
+def test_the_sweep_spares_what_is_in_use_or_not_its_to_judge(memory_parent):
+    """Removed: empty, owner gone. Kept: owner alive; a process inside; another PID
+    namespace's owner; no owner in the name."""
+    ns = os.stat("/proc/self/ns/pid").st_ino
+    dead = subprocess.Popen(["true"])
+    dead_tag = cgroups.owner_tag(dead.pid)  # while it lives...
+    dead.wait()                             # ...and gone for good (pid + start time)
+    busy_holder = subprocess.Popen(["sleep", "30"])
+    paths = {
+        "gone": _owned(memory_parent, dead_tag),
+        "alive": _owned(memory_parent, cgroups.owner_tag()),  # this test process
+        "busy": _owned(memory_parent, dead_tag),
+        "other namespace": _owned(memory_parent, "%d-%d-%d" % (dead.pid, 1, ns + 1)),
+        "no owner": os.path.join(memory_parent, "not-ours-%s" % os.urandom(4).hex()),
+    }
+    os.mkdir(paths["no owner"])
+    try:
+        with open(os.path.join(paths["busy"], "cgroup.procs"), "w") as f:
+            f.write(str(busy_holder.pid))
+        proc = mydocker("run", "-m", "64m", "true")
+        assert proc.returncode == 0, proc.stderr
+        assert {k: os.path.isdir(p) for k, p in paths.items()} == {
+            "gone": False, "alive": True, "busy": True, "other namespace": True,
+            "no owner": True}
+    finally:
+        busy_holder.kill()
+        busy_holder.wait()
+        for path in paths.values():
+            _rmdir(path)
+
+
+def _rmdir(path):
+    import time
+    deadline = time.monotonic() + 10
+    while os.path.isdir(path):
+        try:
+            os.rmdir(path)
+        except OSError:
+            assert time.monotonic() < deadline, "cannot remove " + path
+            time.sleep(0.02)  # the killed holder is still leaving the cgroup
 
 
 def test_plain_run_does_not_import_cgroups():
