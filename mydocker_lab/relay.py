@@ -173,7 +173,7 @@ def _feed(master, pending):
     except BlockingIOError:
         return pending
     except OSError as err:
-        if err.errno == errno.EIO:
+        if err.errno in (errno.EIO, errno.EPIPE):  # nothing holds the terminal any more
             return b""
         raise
 
@@ -186,7 +186,7 @@ def _pump_output(master, stdout):
         except BlockingIOError:
             return None
         except OSError as err:
-            if err.errno == errno.EIO:  # no slave left: nothing holds the terminal
+            if err.errno in (errno.EIO, errno.ECONNRESET):  # no slave (peer) left
                 return CLOSED
             raise
         if not data:

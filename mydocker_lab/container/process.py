@@ -198,7 +198,11 @@ class InitProcess:
 
     def send(self, command):
         """The book's ``sendInitCommand``: write the command and close, so init reads EOF."""
-        data = memoryview(protocol.encode_command(command))
+        self.send_bytes(protocol.encode_command(command))
+
+    def send_bytes(self, data):
+        """Write ``data`` as it is (a lesson may send what the book would) and close."""
+        data = memoryview(data)
         try:
             while data:
                 data = data[os.write(self._command, data):]

@@ -22,7 +22,8 @@ STEPS = [
      "main_command.go runCommand ↔ cli.py"),
     ("clone", "2 · clone", "clone() with CLONE_NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC creates the "
      "child: a copy of the parent (same program, same cmdline) in new namespaces. Inside, it "
-     "is already PID 1. It waits for the parent's 'go'.",
+     "is already PID 1. It waits for the parent's 'go'. The parent also forks a watcher, "
+     "which SIGKILLs the container if the parent dies.",
      "container_process.go NewParentProcess ↔ container/process.py new_parent_process"),
     ("init", "3 · init", "The child execve()s /proc/self/exe: the same program again, now as "
      "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3).",
@@ -236,6 +237,8 @@ def host_view(run, key):
         prefix = ("   " * (depth - 1) + "└─ ") if depth else ""
         head = "%sPID %-7d " % (prefix, entry["pid"])
         cmd = _short(entry["cmdline"], run.package_dir, 74 - len(head))
+        if entry.get("name") == "mydocker-watch":  # a fork of the parent: same cmdline
+            cmd = "mydocker-watch (kills the container if mydocker-lab dies)"
         lines.append(head + cmd)
     if len(snap["host"]) == 1:
         lines.append("(its child is gone: the kernel reaped the container)")

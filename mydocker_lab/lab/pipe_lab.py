@@ -7,7 +7,7 @@ a real init started by the runtime's own pieces, fed through its real pipe.
 import os
 import shlex
 
-from ..container.process import CMD_FD, decode_command, encode_command
+from ..container.protocol import CMD_FD, decode_command, encode_command
 from .display import Note, SideBySide, Stack, Table, Verdict
 from .targets import get_target
 

@@ -128,10 +128,6 @@ def test_the_books_flag_names_work_too(no_cgroup_left):
     assert "cpuset.cpus=0" in msg and "cpuset.mems=" in msg, msg
 
 
-def test_cpu_shares_to_weight_is_runcs_mapping():
-    assert [cgroups.shares_to_weight(s) for s in (2, 512, 1024, 262144)] == [1, 20, 39, 10000]
-
-
 # -- bad values ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flags, words", [

@@ -159,8 +159,11 @@ def _container_pid(parent, timeout=10):
     while time.monotonic() < deadline:
         with open("/proc/%d/task/%d/children" % (parent, parent)) as f:
             children = f.read().split()
-        if children:
-            return int(children[0])
+        for child in children:  # the container's PID 1, not its watcher (container/process.py)
+            with open("/proc/%s/status" % child) as f:
+                nspid = [line.split()[1:] for line in f if line.startswith("NSpid:")][0]
+            if len(nspid) > 1 and nspid[-1] == "1":
+                return int(child)
         time.sleep(0.01)
     raise RuntimeError("no container under pid %d" % parent)
 
@@ -231,26 +234,25 @@ def pipe_barrier(hexdata, hold="1"):
     """Start a real container init, look at it while it waits on the pipe, then send it
     ``hexdata`` (the command's bytes) and report what the command printed."""
     from ...container import process
+    from ...container.protocol import DEFAULT_PATH
     from ... import linux
-    from ...run import DEFAULT_PATH, _write_id_maps
 
     rootless = os.geteuid() != 0
     argv = process.init_argv("box", False, "info", "json")
     env = {"PATH": DEFAULT_PATH, "HOSTNAME": "box", "HOME": "/root"}
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    ready_r, ready_w = os.pipe()
-    cmd_r, cmd_w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDONLY)
-    flags = process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0)
-    pid, go = process.new_parent_process(argv, env, [devnull, out_w, err_w, err_w, ready_w,
-                                                     cmd_r], flags)
-    for fd in (out_w, err_w, ready_w, cmd_r, devnull):
+    init = process.new_parent_process(
+        argv, env, process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0),
+        stdin=devnull, stdout=out_w, stderr=err_w, log=err_w)
+    init.start()
+    for fd in (out_w, err_w, devnull):
         os.close(fd)
     if rootless:
-        _write_id_maps(pid)
-    os.write(go, b"g")
-    os.close(go)
+        init.map_ids()
+    init.go()
+    pid = init.pid
     waiting = {}
     if hold == "1":
         deadline = time.monotonic() + 10
@@ -269,16 +271,11 @@ def pipe_barrier(hexdata, hold="1"):
             fds[fd] = target.split(":")[0] if target.startswith(("pipe:", "socket:")) \
                 else target
         waiting["fds"] = fds
-    data = memoryview(bytes.fromhex(hexdata))
-    try:
-        while data:
-            data = data[os.write(cmd_w, data):]
-    except BrokenPipeError:
-        pass
-    os.close(cmd_w)
-    os.close(ready_r)
+    init.send_bytes(bytes.fromhex(hexdata))
+    init.wait_started()
     out, err = read_all(out_r), read_all(err_r)
-    _, status = os.waitpid(pid, 0)
+    status = init.wait()
+    init.close()
     return {"waiting": waiting, "stdout": out, "logs": _logs(err),
             "exit": os.waitstatus_to_exitcode(status)}
 

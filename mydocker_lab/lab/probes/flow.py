@@ -54,6 +54,13 @@ def _nspid(pid):
     return [pid]
 
 
+def _is_pid_1(pid):
+    """PID 1 of a PID namespace of its own: the container (mydocker-lab's other child is its
+    watcher, container/process.py)."""
+    nspid = _nspid(pid) if os.path.exists("/proc/%d" % pid) else []
+    return len(nspid) > 1 and nspid[-1] == 1
+
+
 def _tree(root):
     """root and its descendants: [(pid, ppid, depth)], parents first."""
     children = {}
@@ -132,7 +139,9 @@ def _snapshot(parent, container_pid):
     for pid, _ppid, depth in _tree(parent):
         try:
             state, _ = _stat(pid)
-            host.append({"pid": pid, "depth": depth, "cmdline": _cmdline(pid),
+            with open("/proc/%d/comm" % pid) as f:
+                name = f.read().strip()
+            host.append({"pid": pid, "depth": depth, "cmdline": _cmdline(pid), "name": name,
                          "state": state, "blocked": bool(_blocked_on(pid, _GATES))})
         except OSError:
             continue
@@ -218,7 +227,7 @@ def run_flow(hostname="lab"):
             if container_pid is None and pid != proc.pid:
                 container_pid = pid
             if container_pid is None:  # the parent blocks on its first line: after clone
-                kids = [p for p, _pp, depth in _tree(proc.pid) if depth == 1]
+                kids = [p for p, _pp, depth in _tree(proc.pid) if depth == 1 and _is_pid_1(p)]
                 container_pid = kids[0] if kids else None
             if container_pid and not os.path.exists("/proc/%d" % container_pid):
                 container_pid = None
@@ -299,7 +308,7 @@ def _container_of(parent, timeout=5):
     """The host PID of the container's PID 1 (the child of ``parent``), once it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kids = [p for p, _pp, depth in _tree(parent) if depth == 1]
+        kids = [p for p, _pp, depth in _tree(parent) if depth == 1 and _is_pid_1(p)]
         if kids:
             return kids[0]
         time.sleep(0.005)
