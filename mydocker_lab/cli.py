@@ -41,12 +41,13 @@ Run COMMAND in a new container: new UTS (hostname), PID, mount, network and
 IPC namespaces. What happens, step by step (the book's chapter 3.1):
 
   1. mydocker-lab clone()s a child into the new namespaces   run.py, container/process.py
+     (and forks a watcher that kills it if mydocker-lab dies)
   2. the child re-executes this program as `init`            (the book's /proc/self/exe init)
   3. init makes / private, sets the hostname, mounts a       container/init.py
      fresh /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV
   4. init execve()s COMMAND: same process, new program, so COMMAND is PID 1.
      COMMAND reaches init through a pipe (chapter 3.3), sent once the
-     container is in its cgroup (with -m, --cpus...: cgroups.py)
+     container is in its cgroup (with -m, --cpus...: cgroups/)
   5. mydocker-lab waits for it and exits with its status
 
 Options (spelled as docker spells them: -ti, -eKEY=V, -e=KEY=V, --env=KEY=V,

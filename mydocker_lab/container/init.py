@@ -13,19 +13,24 @@ and from chapter 3.3 on it first reads the command from a pipe::
     path, err := exec.LookPath(cmdArray[0])
 
 We run as PID 1 of the new PID namespace, in new mount, UTS, IPC and network
-namespaces. In order:
+namespaces; what we agree on with the parent is ``container/protocol.py`` (we
+import nothing of the parent's side). In order:
 
-0. read the command from the pipe on fd 5 (``CMD_FD``) up to EOF: NUL-terminated
+0. refuse (one line, 125) unless we are what ``run`` starts: PID 1 of a new PID
+   namespace whose UTS and mount namespaces are not our parent's
+   (:func:`started_by_run`). Typed by hand, ``mydocker-lab init`` changes nothing;
+1. read the command from the pipe on fd 5 (``CMD_FD``) up to EOF: NUL-terminated
    arguments, so they arrive exactly as typed (the book splits on spaces). This
    blocks until the parent has put us in our cgroup and sent the command;
-1. make ``/`` recursively private, so that our mounts never propagate to
+2. make ``/`` recursively private, so that our mounts never propagate to
    the host (the book forgets this: on a systemd host ``/`` is shared and the
    host's /proc ends up replaced by the container's);
-2. set the hostname;
-3. mount a fresh /proc (``MS_NOEXEC|MS_NOSUID|MS_NODEV``), so that ``ps``
+3. set the hostname;
+4. mount a fresh /proc (``MS_NOEXEC|MS_NOSUID|MS_NODEV``), so that ``ps``
    sees the new PID namespace;
-4. with ``-t``: start a new session and take the pty as controlling terminal;
-5. execve() the command, looked up in PATH, argv exactly as given. On
+5. start a new session; with ``-t``, take the pty as controlling terminal;
+6. give every signal back its default action, none blocked (:func:`restore_signals`);
+7. execve() the command, looked up in PATH, argv exactly as given. On
    success execve() never returns: this process *becomes* the command, PID 1.
 """
 import _signal as signal  # the C module behind `signal`, which imports enum (4 ms)
@@ -175,7 +180,10 @@ def restore_signals():
     namespace's init gets only signals it has a handler for): mydocker-lab itself has
     received it too, and ends the run (run.py)."""
     for signum in range(1, signal.NSIG):
-        if signum not in (signal.SIGKILL, signal.SIGSTOP):
+        # Python knows each signal's disposition (as inherited, or as it set it): change
+        # only those that are not the default already (a system call each)
+        if signum not in (signal.SIGKILL, signal.SIGSTOP) and \
+                signal.getsignal(signum) not in (signal.SIG_DFL, None):
             try:
                 signal.signal(signum, signal.SIG_DFL)
             except (OSError, ValueError):
