@@ -41,6 +41,7 @@ def test_usage_errors_are_one_line_and_125(args, message):
 
 @pytest.mark.parametrize("args, message", [
     (["run", "--hostname", "x" * 65, "true"], "invalid hostname"),
+    (["run", "--hostname", "é" * 33, "true"], "invalid hostname"),  # 66 bytes
     (["run", "-e", "=v", "true"], "invalid environment variable"),
 ])
 def test_bad_values_are_one_log_line_and_125(args, message):

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from mydocker_lab.log import Logger, go_quote
+from mydocker_lab.log import Logger
 
 
 def emit(fmt, msg, **fields):
@@ -28,6 +28,7 @@ def emit(fmt, msg, **fields):
     (os.fsdecode(b"\xff\xfe"), r'"\xff\xfe"'),    # bytes that were not UTF-8
 ])
 def test_go_quote_is_gos_percent_q(text, quoted):
+    from mydocker_lab.log import go_quote
     assert go_quote(text) == quoted
 
 
