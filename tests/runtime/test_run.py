@@ -223,3 +223,10 @@ def test_a_closed_stdio_is_dev_null_and_the_status_survives(closing, closed, tmp
             assert fds[fd] == ("/dev/null", os.O_WRONLY), fds
         else:
             assert fds[fd][1] == os.O_WRONLY and fds[fd][0] != "/dev/null", fds
+
+
+def test_a_hostname_is_bytes():
+    """Bug 8: `--hostname $'\\xff'` raised UnicodeEncodeError. sethostname(2) takes bytes; so do we."""
+    proc = mydocker("--log-level", "error", "run", "--hostname", os.fsdecode(b"\xff-box"),
+                    "cat", "/proc/sys/kernel/hostname")
+    assert (proc.returncode, proc.stdout) == (0, b"\xff-box\n"), proc.stderr
