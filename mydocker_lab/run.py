@@ -71,10 +71,10 @@ def run(opts, log_level="info", log_format="json"):
         log.debug("container %s: host pid %d" % (hostname, parent.pid), step="clone")
         if rootless:
             map_ids(parent)
-        parent.go()                                  # init starts, waits for its command
+        parent.go()                                  # init starts; the watcher too
         if cgroup is not None:
             cgroup.apply(parent.pid)                 # the book's cgroupManager.Apply(pid)
-        hold("go")
+        hold("sending")
         if signals.arrived():
             return signals.cancelled()
         parent.send(opts.command)                    # the book's sendInitCommand

@@ -15,11 +15,11 @@ parent drives step by step, as ``run.go`` drives its ``exec.Cmd``:
     from its first instruction; it waits for "go", sets up its file descriptors
     and execve()s ``/proc/self/exe`` (the Python interpreter) on this package's
     ``init``, which later execve()s the user's command: still PID 1.
-    Then the *watcher* starts (below).
 ``map_ids()``
     rootless only: write the user namespace's uid/gid maps (root inside = you outside).
 ``go()``
-    let the child go on (the byte :data:`protocol.GO`).
+    let the child go on (the byte :data:`protocol.GO`); then start the *watcher*
+    (below), while init's interpreter starts.
 ``send(command)``
     the book's chapter 3.3: the command travels through a pipe, not argv::
 
@@ -35,19 +35,22 @@ parent drives step by step, as ``run.go`` drives its ``exec.Cmd``:
 **No container outlives its runtime.** The kernel's ``PR_SET_PDEATHSIG`` is not
 enough: a child that has not reached its ``prctl()`` yet when the parent dies never
 learns of it, and the kernel clears the setting whenever a process changes its
-credentials (``setpriv``, ``su-exec``, ``gosu``...). So, two guards:
+credentials (``setpriv``, ``su-exec``, ``gosu``...). So, three guards, one after
+the other, each a pipe that reads EOF when the runtime is gone, however it went:
 
-- *before "go"*: the child closes its own copy of the go pipe's write end first
-  thing; only the parent (and, for a moment, the watcher) holds one. Whenever the
-  parent dies, the child's ``read()`` returns EOF and the child exits.
-- *after "go"*: the **watcher**, a fork of the runtime forked right after clone.
-  It holds a pidfd of the container's PID 1 (immune to PID reuse) and the read end
-  of a *lifeline* pipe whose write end only the runtime holds. When that read
-  returns EOF — the runtime has exited or died, however — the watcher SIGKILLs
-  PID 1, which ends the whole PID namespace, whatever PID 1 has become. It ignores
-  the terminal's signals and lives in its own process group (Ctrl-C or a
-  ``kill -- -PGID`` of the job do not reach it), imports nothing, and is reaped by
-  the runtime when the container has ended.
+- *until "go"*: the go pipe. The child closes its own copy of the write end first
+  thing, so only the parent holds one; the child's ``read()`` returns EOF and the
+  child exits;
+- *until the command is sent*: the command pipe. init reads it to EOF before it
+  does anything (then: no command, it exits);
+- *from before the command is sent*: the **watcher**, a fork of the runtime,
+  started right after "go" (while init's interpreter starts). It holds a pidfd of
+  the container's PID 1 (immune to PID reuse) and the read end of a *lifeline*
+  pipe whose write end only the runtime holds. When that read returns EOF, the
+  watcher SIGKILLs PID 1, which ends the whole PID namespace, whatever PID 1 has
+  become. It ignores the terminal's signals and lives in its own process group
+  (Ctrl-C or a ``kill -- -PGID`` of the job do not reach it), imports nothing, and
+  is reaped by the runtime when the container has ended.
 """
 import fcntl
 import os
@@ -111,9 +114,9 @@ class InitProcess:
         self._go = self._command = self._ready = self._lifeline = None
 
     def start(self):
-        """clone() the child into its new namespaces, then start its watcher.
+        """clone() the child into its new namespaces; it waits for :meth:`go`.
 
-        The child waits for :meth:`go`. Raises OSError if clone() fails.
+        Raises OSError if clone() fails.
         """
         ready_r, ready_w = os.pipe()
         command_r, command_w = os.pipe()
@@ -133,8 +136,6 @@ class InitProcess:
         self.pid, self._go, self._command, self._ready = pid, go_w, command_w, ready_r
         self.pidfd = os.pidfd_open(pid)
         hold("cloned")
-        self._start_watcher()
-        hold("watching")
         return pid
 
     def _child(self, fds, go_r, go_w):
@@ -189,12 +190,16 @@ class InitProcess:
                 os.close(fd)
 
     def go(self):
-        """Let the child go on: it execs init, which then waits for its command."""
+        """Let the child go on: it execs init, which then waits for its command. Meanwhile,
+        the watcher starts: it must be there before the command is sent."""
         try:
             os.write(self._go, GO)
         finally:
             os.close(self._go)
             self._go = None
+        hold("went")
+        self._start_watcher()
+        hold("watching")
 
     def send(self, command):
         """The book's ``sendInitCommand``: write the command and close, so init reads EOF."""

@@ -22,12 +22,13 @@ STEPS = [
      "main_command.go runCommand ↔ cli.py"),
     ("clone", "2 · clone", "clone() with CLONE_NEWUTS|NEWPID|NEWNS|NEWNET|NEWIPC creates the "
      "child: a copy of the parent (same program, same cmdline) in new namespaces. Inside, it "
-     "is already PID 1. It waits for the parent's 'go'. The parent also forks a watcher, "
-     "which SIGKILLs the container if the parent dies.",
+     "is already PID 1. It waits for the parent's 'go'.",
      "container_process.go NewParentProcess ↔ container/process.py new_parent_process"),
     ("init", "3 · init", "The child execve()s /proc/self/exe: the same program again, now as "
-     "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3).",
-     "main_command.go initCommand ↔ cli.py → container/init.py main"),
+     "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3). "
+     "Meanwhile the parent forks a watcher, which SIGKILLs the container if the parent "
+     "dies.",
+     "main_command.go initCommand ↔ __main__.py → container/init.py main"),
     ("private", "4 · / private", "init makes / recursively private: its mounts will not "
      "propagate to the host (where systemd booted the host, / is shared, and they would).",
      "(missing in the book) ↔ container/init.py"),

@@ -56,9 +56,26 @@ def test_killed_between_clone_and_go_with_a_slow_child(tmp_path):
     assert_exits(pidfd, "the child of a SIGKILLed mydocker-lab")
 
 
-def test_killed_after_the_watcher_started_before_go(tmp_path):
-    holds = Holds(tmp_path, "watching")
+def test_killed_after_go_before_the_watcher_started(tmp_path):
+    """init has been told to go, no watcher yet: the command pipe is the guard. init reads
+    it to EOF (no command: the runtime is gone) and exits."""
+    holds = Holds(tmp_path, "went")
     proc = runtime(holds, "sleep", "77772")
+    try:
+        holds.reached("went")
+        assert [c for c in children(proc.pid) if comm(c) == "mydocker-watch"] == []
+        pidfd = pidfd_of(find_container(proc.pid))
+        proc.kill()
+        proc.wait()
+    finally:
+        holds.close()
+    assert_exits(pidfd, "init of a SIGKILLed mydocker-lab")
+    assert b"no command arrived on the pipe (fd 5): the parent gave up" in proc.stderr.read()
+
+
+def test_killed_once_the_watcher_started_before_the_command_is_sent(tmp_path):
+    holds = Holds(tmp_path, "watching")
+    proc = runtime(holds, "sleep", "77773")
     try:
         holds.reached("watching")
         pidfds = [pidfd_of(find_container(proc.pid)), pidfd_of(watcher_pid(proc.pid))]
@@ -71,7 +88,7 @@ def test_killed_after_the_watcher_started_before_go(tmp_path):
 
 
 @pytest.mark.parametrize("command", [
-    ["sleep", "77773"],
+    ["sleep", "77778"],
     # Bug 2: the kernel clears PR_SET_PDEATHSIG when a process changes its credentials
     ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "77776"],
 ], ids=["sleep", "setpriv"])

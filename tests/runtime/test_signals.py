@@ -30,10 +30,10 @@ def _blocked(pid, field="SigBlk"):
 @pytest.mark.parametrize("point, signum, limits", [
     ("cgroup", signal.SIGINT, ["-m", "64m"]),    # the cgroup exists, nothing else yet
     ("cloned", signal.SIGINT, []),               # a child, no watcher yet
-    ("watching", signal.SIGTERM, ["-m", "64m"]),  # a child and its watcher, before go
-    ("go", signal.SIGINT, []),                    # init runs, still Python, waiting for its command
-    ("go", signal.SIGHUP, ["-m", "64m"]),
-], ids=["cgroup-INT", "cloned-INT", "watching-TERM", "go-INT", "go-HUP"])
+    ("watching", signal.SIGTERM, ["-m", "64m"]),  # went, and the watcher started
+    ("sending", signal.SIGINT, []),              # init runs, still Python, waiting for its command
+    ("sending", signal.SIGHUP, ["-m", "64m"]),
+], ids=["cgroup-INT", "cloned-INT", "watching-TERM", "sending-INT", "sending-HUP"])
 def test_a_signal_before_the_command_runs_cancels_the_run(tmp_path, point, signum, limits):
     holds = Holds(tmp_path, point)
     first = len(STARTED)
@@ -43,7 +43,7 @@ def test_a_signal_before_the_command_runs_cancels_the_run(tmp_path, point, signu
     try:
         holds.reached(point)
         ours = children(proc.pid)
-        if point == "go":  # init is Python until it execs: the old place of a traceback
+        if point == "sending":  # init is Python until it execs: the old place of a traceback
             init = find_container(proc.pid)
             wait_for(lambda: _waits_for_its_command(init), "init to wait for its command")
         os.killpg(proc.pid, signum)  # as the terminal's Ctrl-C: to the whole group

@@ -180,6 +180,21 @@ def _wait_blocked(proc, gates, timeout=10):
     raise TimeoutError("mydocker-lab did not reach its next log line in %d s" % timeout)
 
 
+def _watcher_started(parent, timeout=2):
+    """Until ``parent`` has its watcher child (comm mydocker-watch): the picture is the same
+    on every run however the two processes were scheduled."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, _ppid, depth in _tree(parent):
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    if depth == 1 and f.read().strip() == "mydocker-watch":
+                        return
+            except OSError:
+                continue
+        time.sleep(0.002)
+
+
 def _settle(root, timeout=2):
     """Wait until the container's own children have exec'd (a fork still shows its parent's
     cmdline for a moment): the snapshot shows each process as the program it is becoming."""
@@ -231,6 +246,8 @@ def run_flow(hostname="lab"):
                 container_pid = kids[0] if kids else None
             if container_pid and not os.path.exists("/proc/%d" % container_pid):
                 container_pid = None
+            if pid != proc.pid:  # init or the command: the parent has said go, and forks
+                _watcher_started(proc.pid)  # its watcher then (container/process.py)
             _settle(proc.pid)
             snap = _snapshot(proc.pid, container_pid)
             for entry in snap["host"][1:]:
