@@ -31,9 +31,10 @@ QUIET = ["--log-level", "error"]
 
 #: What each interpreter of a run imports (the console script's path, and init's).
 RUNTIME_IMPORTS = ("import mydocker_lab.cli, mydocker_lab.run, mydocker_lab.linux as l; "
-                   "l.libc('syscall')")
+                   "l.libc('syscall'); ")
 INIT_IMPORTS = ("import sys; sys.path.insert(0, %r); import mydocker_lab.container.init, "
-                "mydocker_lab.linux as l; l.libc('mount')")
+                "mydocker_lab.linux as l; l.libc('mount'); ")
+EXIT = "import os; os._exit(0)"
 
 
 def interleaved(commands, runs):
@@ -108,11 +109,13 @@ def main():
         "unshare": [unshare, "--fork", "--pid", "--mount-proc", "-u", "-i", "-n", "-m",
                     "/bin/true"],
         "run": MYDOCKER + QUIET + ["run", "/bin/true"],
-        # where the time goes: each of the two interpreters, and what each imports
-        "init python": [sys.executable, "-I", "-S", "-c", "pass"],
-        "runtime imports": [sys.executable, "-c", RUNTIME_IMPORTS],
+        # where the time goes: each of the two interpreters' start (neither of them ever
+        # tears down: the runtime leaves with os._exit, init with execve) and its imports
+        "runtime python": [sys.executable, "-c", EXIT],
+        "runtime imports": [sys.executable, "-c", RUNTIME_IMPORTS + EXIT],
+        "init python": [sys.executable, "-I", "-S", "-c", EXIT],
         "init imports": [sys.executable, "-I", "-S", "-c", INIT_IMPORTS % os.path.dirname(
-            os.path.dirname(os.path.abspath(mydocker_lab.__file__)))],
+            os.path.dirname(os.path.abspath(mydocker_lab.__file__))) + EXIT],
     }, args.runs)
     bare = timed["bare"]
     for name, key in (("python -c pass (baseline)", "bare"),
@@ -120,16 +123,17 @@ def main():
                       ("mydocker-lab run /bin/true", "run")):
         print("  %-58s %7.1f ms  %5.2fx" % (name, timed[key] * 1000, timed[key] / bare))
     print("  target: mydocker-lab run /bin/true <= 2.30x python -c pass (2.00x hoped for)")
-    parts = [("the runtime's interpreter (python -c pass)", bare),
-             ("  + its imports (cli, run, linux/_ctypes...)",
-              timed["runtime imports"] - bare),
-             ("init's interpreter (python -I -S -c pass)", timed["init python"]),
-             ("  + its imports (init, protocol, log, linux/_ctypes)",
+    parts = [("the runtime's interpreter starts (site included)", timed["runtime python"]),
+             ("  + its imports (cli, run, container, linux/_ctypes...)",
+              timed["runtime imports"] - timed["runtime python"]),
+             ("init's interpreter starts (-I -S)", timed["init python"]),
+             ("  + its imports (os, init, protocol, log, linux/_ctypes)",
               timed["init imports"] - timed["init python"]),
              ("the kernel: namespaces, fork, exec, teardown (unshare)", timed["unshare"])]
     rest = timed["run"] - sum(seconds for _, seconds in parts)
-    print("where the time of a run goes (each measured alone):")
-    for name, seconds in parts + [("the rest: clone, the watcher, pipes, mounts, waits", rest)]:
+    print("where the time of a run goes (each part measured alone, without the interpreter's "
+          "teardown):")
+    for name, seconds in parts + [("the rest: clone, watcher, pipes, mounts, waits, exit", rest)]:
         print("  %-58s %7.1f ms  %4.0f %%" % (name, seconds * 1000,
                                               100 * seconds / timed["run"]))
 
