@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from support import MYDOCKER, STARTED, Holds, cgroups_of, container_pid, log_lines, mydocker, \
-    start
+    start, wait_for
 
 from mydocker_lab import cgroups
 
@@ -336,14 +336,16 @@ def test_the_sweep_spares_what_is_in_use_or_not_its_to_judge(memory_parent):
 
 
 def _rmdir(path):
-    import time
-    deadline = time.monotonic() + 10
-    while os.path.isdir(path):
+    """rmdir once the cgroup is empty (a killed process leaves it a moment after SIGKILL)."""
+    def removed():
         try:
             os.rmdir(path)
+        except FileNotFoundError:
+            return True
         except OSError:
-            assert time.monotonic() < deadline, "cannot remove " + path
-            time.sleep(0.02)  # the killed holder is still leaving the cgroup
+            return False
+        return True
+    wait_for(removed, "%s to be removable" % path)
 
 
 def test_plain_run_does_not_import_cgroups():
