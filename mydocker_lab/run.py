@@ -63,7 +63,7 @@ def run(opts, log_level="info", log_format="json"):
         stdio = Stdio(opts.tty, opts.interactive)
         parent = process.new_parent_process(
             process.init_argv(hostname, opts.tty, log_level, log_format), env,
-            process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0), *stdio.for_init)
+            process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0), **stdio.for_init)
         hold("cgroup")
         if signals.arrived():
             return signals.cancelled()
@@ -99,7 +99,7 @@ def run(opts, log_level="info", log_format="json"):
 # -- the steps -------------------------------------------------------------------------------
 
 def start(parent, rootless, stdio):
-    """The book's ``parent.Start()``: clone() (and the watcher); RunError if refused."""
+    """The book's ``parent.Start()``: clone(); RunError if the kernel refuses."""
     try:
         parent.start()
     except OSError as err:
@@ -161,7 +161,8 @@ def use_rootless(opts):
 
 
 class Stdio:
-    """The container's stdin, stdout and stderr, and where init's log lines go.
+    """The container's stdin, stdout and stderr, and where init's log lines go
+    (``for_init``: our descriptors, by the name init gives them).
 
     With ``-t``, a new pseudo terminal: the container gets its slave side, we keep
     the master for the relay. Without, our own stdout and stderr, and stdin only with
@@ -176,13 +177,13 @@ class Stdio:
             self.master, slave = os.openpty()
             from .relay import copy_window_size
             copy_window_size(self.master)
-            self.for_init = (slave, slave, slave, 2)
+            self.for_init = {"stdin": slave, "stdout": slave, "stderr": slave, "log": 2}
             self._childs.append(slave)
         else:
             stdin = 0 if interactive else os.open(os.devnull, os.O_RDONLY)
             if not interactive:
                 self._childs.append(stdin)
-            self.for_init = (stdin, 1, 2, 2)
+            self.for_init = {"stdin": stdin, "stdout": 1, "stderr": 2, "log": 2}
 
     def close_childs(self):
         for fd in self._childs:

@@ -134,7 +134,13 @@ class InitProcess:
         for fd in (ready_w, command_r, go_r):
             os.close(fd)
         self.pid, self._go, self._command, self._ready = pid, go_w, command_w, ready_r
-        self.pidfd = os.pidfd_open(pid)
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except OSError as err:  # Linux before 5.3: the child still waits for go, kill it
+            os.kill(pid, signal.SIGKILL)
+            self.status = os.waitpid(pid, 0)[1]
+            raise protocol.RunError("pidfd_open: %s: mydocker-lab needs Linux 5.3 or later"
+                                    % err.strerror) from None
         hold("cloned")
         return pid
 
