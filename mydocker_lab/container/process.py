@@ -49,8 +49,9 @@ the other, each a pipe that reads EOF when the runtime is gone, however it went:
   pipe whose write end only the runtime holds. When that read returns EOF, the
   watcher SIGKILLs PID 1, which ends the whole PID namespace, whatever PID 1 has
   become. It ignores the terminal's signals and lives in its own process group
-  (Ctrl-C or a ``kill -- -PGID`` of the job do not reach it), imports nothing, and
-  is reaped by the runtime when the container has ended.
+  (Ctrl-C or a ``kill -- -PGID`` of the job do not reach it). It runs no Python
+  module's code (it loads the C module ``select``, in its own time), exits as soon
+  as PID 1 has ended, and is reaped by the runtime then.
 """
 import fcntl
 import os
@@ -295,9 +296,21 @@ def _watch(lifeline, pidfd):
     os.closerange(0, low)  # hold nothing else: no pipe, no terminal stays open because of us
     os.closerange(low + 1, high)
     os.closerange(high + 1, _MAX_FD)
-    while os.read(lifeline, 64):
-        pass
+    # Wait for whichever comes first: PID 1's end (its pidfd becomes readable; then there is
+    # nothing left to guard, and we are gone before the runtime comes to reap us), or the
+    # runtime's (EOF on the lifeline). `select` is a C module: no Python code runs to load
+    # it, and it is loaded here, in the watcher's own time, not on the runtime's way.
+    import select
+    poller = select.poll()
+    poller.register(lifeline, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    while True:
+        ready = dict(poller.poll())
+        if pidfd in ready:
+            return  # PID 1 has ended: the normal case
+        if os.read(lifeline, 64) == b"":
+            break
     try:
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except ProcessLookupError:
-        pass  # it has ended (and been reaped) already: the normal case
+        pass  # it has ended (and been reaped) already
