@@ -177,12 +177,16 @@ class InitProcess:
 
     def _start_watcher(self):
         lifeline_r, lifeline_w = os.pipe()
+        # No signal may reach the fork before it ignores them all (a Python handler there
+        # would run our code in the wrong process): all are blocked across fork().
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         pid = os.fork()
         if pid == 0:
             try:
                 _watch(lifeline_r, self.pidfd)
             finally:
                 os._exit(0)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(lifeline_r)
         self.watcher, self._lifeline = pid, lifeline_w
 
@@ -247,18 +251,9 @@ class InitProcess:
             self._stop_watcher()
         return self.status
 
-    def reap(self):
-        """PID 1's wait status if it has ended, else None (it is not waited for)."""
-        if self.status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.status = status
-                self._stop_watcher()
-        return self.status
-
     def _stop_watcher(self):
-        # PID 1 is reaped: nothing is left to guard. The watcher reads EOF on its lifeline,
-        # finds PID 1 gone (the pidfd says so: ESRCH) and exits at once.
+        # PID 1 has ended: the watcher has seen it too (its pidfd) and is leaving, or has
+        # left; closing the lifeline makes sure, and it is reaped.
         if self.watcher is not None:
             os.close(self._lifeline)
             os.waitpid(self.watcher, 0)
@@ -287,6 +282,7 @@ def _watch(lifeline, pidfd):
                 signal.signal(signum, signal.SIG_IGN)
             except (OSError, ValueError):
                 pass  # numbers the C library keeps for itself
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # (blocked across the fork)
     os.setpgid(0, 0)  # out of the job's process group: `kill -- -PGID` spares us
     try:
         linux.set_name(WATCHER_NAME)
