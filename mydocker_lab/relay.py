@@ -56,16 +56,17 @@ def copy_window_size(master, sources=(0, 1, 2)):
         return
 
 
-def relay(master, parent, attach_stdin, stdin=0, stdout=1):
+def relay(master, parent, attach_stdin, signals, stdin=0, stdout=1):
     """Relay until the container's PID 1 (``parent``, an InitProcess) ends; its wait status.
 
-    ``master`` is ours: it is closed on the way out (early, to hang up, if our stdout's
-    reader goes away).
+    ``signals`` (run.HeldSignals) are forwarded to PID 1 meanwhile; a wake-up fd makes
+    sure poll() notices each at once. ``master`` is ours: it is closed on the way out
+    (early, to hang up, if our stdout's reader goes away).
     """
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
-    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    old_winch = signal.signal(signal.SIGWINCH, _noop)  # a handler: it reaches the wake-up pipe
+    old_winch = signal.signal(signal.SIGWINCH, _noop)  # a handler: it reaches the wake-up fd
+    signals.forward_to(parent, wake_w)
     saved_mode = None
     if attach_stdin and os.isatty(stdin):
         saved_mode = termios.tcgetattr(stdin)
@@ -78,13 +79,19 @@ def relay(master, parent, attach_stdin, stdin=0, stdout=1):
             log.debug("nobody reads our stdout any more: hanging up the container's terminal")
         os.close(master)
         master = None
-        return parent.wait()  # signals are still forwarded while we wait
+        if why != ENDED:  # PID 1 may still run (it closed its terminal): wait, forwarding
+            waiting = select.poll()
+            waiting.register(parent.pidfd, select.POLLIN)
+            waiting.register(wake_r, select.POLLIN)
+            while not any(fd == parent.pidfd for fd, _ in waiting.poll()):
+                os.read(wake_r, 256)
+        return parent.wait()
     finally:
         if master is not None:
             os.close(master)
         if saved_mode is not None:
             termios.tcsetattr(stdin, termios.TCSADRAIN, saved_mode)
-        signal.set_wakeup_fd(old_wakeup)
+        signals.hold()
         signal.signal(signal.SIGWINCH, old_winch)
         os.close(wake_r)
         os.close(wake_w)

@@ -79,9 +79,8 @@ def run(opts, log_level="info", log_format="json"):
             return signals.cancelled()
         parent.send(opts.command)                    # the book's sendInitCommand
         parent.wait_started()                        # init has exec'd the command
-        signals.forward_to(parent)                   # (one held since it was sent goes now)
         hold("running")
-        code = exit_status(wait(parent, stdio, opts.interactive))  # the book's parent.Wait()
+        code = exit_status(wait(parent, stdio, opts.interactive, signals))  # parent.Wait()
         log.debug("container %s exited with status %d" % (hostname, code), step="wait")
         if cgroup is not None:
             cgroup.report_oom()
@@ -115,12 +114,12 @@ def map_ids(parent):
         raise RunError("user namespace: %s: %s" % (err.filename, err.strerror)) from None
 
 
-def wait(parent, stdio, interactive):
-    """PID 1's wait status: relaying its terminal with -t, or just waiting."""
+def wait(parent, stdio, interactive, signals):
+    """PID 1's wait status, our signals forwarded to it: relaying its terminal with -t."""
     if stdio.master is None:
-        return parent.wait()
+        return signals.wait_forwarding(parent)
     from .relay import relay
-    return relay(stdio.take_master(), parent, attach_stdin=interactive)
+    return relay(stdio.take_master(), parent, interactive, signals)
 
 
 # -- what the container gets -----------------------------------------------------------------
@@ -220,14 +219,25 @@ class HeldSignals:
     (:meth:`arrived`). Until the command is sent to init, a signal ends the run cleanly:
     the container is killed, its cgroup removed, exit 128+N (:meth:`cancelled`). From
     then on (init execs the command within a millisecond) they are forwarded to its PID 1
-    as soon as it runs (:meth:`forward_to`). Signals our caller ignores (``nohup``,
-    ``trap '' INT``) stay ignored by us, and are not forwarded.
+    as soon as it runs. Signals our caller ignores (``nohup``, ``trap '' INT``) stay
+    ignored by us, and are not forwarded.
+
+    No Python signal handler waits for a blocking system call to be interrupted: a signal
+    that came between Python's last look and ``waitpid()`` would wait as long as the
+    container. Without ``-t`` they stay blocked and are *taken* (:meth:`wait_forwarding`,
+    with SIGCHLD); with ``-t``, the relay's poll() is woken through a wake-up fd
+    (:meth:`forward_to`).
     """
 
     def __init__(self):
         self.signals = [s for s in FORWARDED_SIGNALS if signal.getsignal(s) != signal.SIG_IGN]
-        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+        # SIGCHLD too: blocked, it is queued for sigwaitinfo() (its default action is to be
+        # dropped). And its default: a SIGCHLD ignored by our caller would reap PID 1 for us.
+        self._sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                            self.signals + [signal.SIGCHLD])
         self._handlers = {}
+        self._wakeup = None
         self.received = None
 
     def arrived(self):
@@ -244,13 +254,28 @@ class HeldSignals:
                  % SIGNAL_NAMES.get(self.received, "signal %d" % self.received))
         return EXIT_SIGNAL_BASE + self.received
 
-    def forward_to(self, parent):
-        """From now on each of them goes to the container's PID 1 (through its pidfd)."""
-        def forward(signum, _frame):
-            parent.kill(signum)
-            log.debug("forwarded %s to the container's PID 1" % SIGNAL_NAMES[signum])
+    @staticmethod
+    def forward(parent, signum):
+        parent.kill(signum)
+        log.debug("forwarded %s to the container's PID 1" % SIGNAL_NAMES[signum])
+
+    def wait_forwarding(self, parent):
+        """PID 1's wait status; meanwhile each of our signals is passed on to it, taken
+        one at a time from the blocked set (one held since the command was sent first)."""
+        waited = self.signals + [signal.SIGCHLD]
+        while parent.poll() is None:
+            signum = signal.sigwaitinfo(waited).si_signo
+            if signum != signal.SIGCHLD:  # (SIGCHLD: a child ended, maybe PID 1: look)
+                self.forward(parent, signum)
+        return parent.status
+
+    def forward_to(self, parent, wake):
+        """For a caller that polls ``wake`` (the relay): from now on each of them goes to
+        PID 1 from a handler, and wakes the poll (``signal.set_wakeup_fd``)."""
+        self._wakeup = signal.set_wakeup_fd(wake, warn_on_full_buffer=False)
         for signum in self.signals:
-            self._handlers[signum] = signal.signal(signum, forward)
+            self._handlers[signum] = signal.signal(
+                signum, lambda number, _frame: self.forward(parent, number))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signals)
 
     def hold(self):
@@ -263,6 +288,9 @@ class HeldSignals:
         signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
         for signum, handler in self._handlers.items():
             signal.signal(signum, handler)
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(self._wakeup)
+        signal.signal(signal.SIGCHLD, self._sigchld)
         signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
 
 

@@ -251,6 +251,15 @@ class InitProcess:
             self._stop_watcher()
         return self.status
 
+    def poll(self):
+        """PID 1's wait status if it has ended (then it is reaped), else None."""
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+                self._stop_watcher()
+        return self.status
+
     def _stop_watcher(self):
         # PID 1 has ended: the watcher has seen it too (its pidfd) and is leaving, or has
         # left; closing the lifeline makes sure, and it is reaped.

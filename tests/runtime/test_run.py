@@ -138,12 +138,17 @@ def test_killed_from_the_host_is_128_plus_signal():
 
 def test_sigterm_is_forwarded_to_pid_1():
     script = 'trap "echo got TERM; exit 143" TERM; echo ready; while :; do sleep 0.05; done'
-    with subprocess.Popen(MYDOCKER + ["run", "sh", "-c", script], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL) as parent:
+    parent = support.start("run", "sh", "-c", script, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
         assert parent.stdout.readline() == b"ready\n"
         parent.send_signal(signal.SIGTERM)
-        assert parent.wait(10) == 143
-        assert parent.stdout.read() == b"got TERM\n"
+        out, _ = parent.communicate(timeout=30)
+    finally:
+        if parent.poll() is None:  # never wait for ever for a container that did not end
+            parent.kill()
+            parent.communicate()
+    assert (parent.returncode, out) == (143, b"got TERM\n")
 
 
 def test_container_dies_with_a_sigkilled_parent():
