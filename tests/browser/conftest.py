@@ -135,7 +135,7 @@ class LabServer:
 @pytest.fixture(scope="session")
 def chromium():
     if CHROMIUM is None:
-        pytest.skip("needs Chromium: Debian's package `chromium` (./setup installs it)")
+        pytest.skip("needs Chromium: Debian's package `chromium` (scripts/browser-tier installs it)")
     return CHROMIUM
 
 
