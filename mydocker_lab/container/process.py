@@ -53,7 +53,6 @@ the other, each a pipe that reads EOF when the runtime is gone, however it went:
   module's code (it loads the C module ``select``, in its own time), exits as soon
   as PID 1 has ended, and is reaped by the runtime then.
 """
-import fcntl
 import os
 import sys
 import _signal as signal  # the C module behind `signal`, which imports enum (4 ms a run)
@@ -160,9 +159,10 @@ class InitProcess:
             if os.read(go_r, 1) != GO:
                 os._exit(protocol.EXIT_RUNTIME)  # the parent died or gave up: nothing to do
             # Move the sources above every target first, so no dup2 overwrites a source.
+            # (Whatever else of ours had those numbers is closed below anyway.)
             top = max(max(fds), max(fds.values())) + 1
-            high = {target: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top)
-                    for target, fd in fds.items()}
+            high = {target: os.dup2(fd, top + i, inheritable=False)
+                    for i, (target, fd) in enumerate(fds.items())}
             for target, fd in high.items():
                 os.dup2(fd, target, inheritable=True)
             os.closerange(max(fds) + 1, _MAX_FD)  # nothing of the parent's leaks in
