@@ -4,13 +4,16 @@ PID, the state of the target's host, a free port.
 (A plain module, not conftest.py: tests/vm has a conftest.py of its own, and two
 modules named `conftest` cannot both be imported by name.)
 """
+import errno
 import os
 import socket
 import subprocess
+import time
 
 from mydocker_lab.lab.common import log_records
 # the probes' own ways to start mydocker-lab and to find a container's PID 1: one of each
-from mydocker_lab.lab.probes.support import container_pid  # noqa: F401
+from mydocker_lab.lab.probes.support import (children, container_pid,  # noqa: F401
+                                              find_container, nspid)
 from mydocker_lab.lab.probes.support import mydocker as mydocker_argv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,10 +21,57 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MYDOCKER = mydocker_argv()
 
 
-def mydocker(*args, timeout=30, **kwargs):
+#: Every mydocker-lab this test session started: (pid, start time). Its cgroups are named
+#: after it (cgroups/manager.py), so a test checks only what its own runs left.
+STARTED = []
+
+
+def start(*args, **kwargs):
+    """Start ``mydocker-lab ARGS...`` (a Popen), remembered in STARTED."""
+    proc = subprocess.Popen(MYDOCKER + list(args), **kwargs)
+    try:
+        with open("/proc/%d/stat" % proc.pid) as f:
+            STARTED.append((proc.pid, int(f.read().rsplit(")", 1)[1].split()[19])))
+    except OSError:
+        pass  # gone already: it made no cgroup
+    return proc
+
+
+def mydocker(*args, timeout=30, input=None, **kwargs):
     """Run ``mydocker-lab ARGS...``; a CompletedProcess with bytes output."""
+    if input is not None:
+        kwargs["stdin"] = subprocess.PIPE
     kwargs.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.run(MYDOCKER + list(args), capture_output=True, timeout=timeout, **kwargs)
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    with start(*args, **kwargs) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def cgroups_of(runs):
+    """The cgroup directories (on this machine's hierarchies) whose owner is one of ``runs``
+    ((pid, start time) pairs, as in STARTED)."""
+    from mydocker_lab import cgroups
+    owners = set(runs)
+    found = []
+    for key, hierarchy in cgroups.find_hierarchies().items():
+        if key not in cgroups.CONTROLLERS:
+            continue
+        try:
+            names = os.listdir(hierarchy.parent())
+        except OSError:
+            continue
+        for name in names:
+            owner = cgroups.parse_owner(name)
+            if owner and owner[:2] in owners:
+                found.append(os.path.join(hierarchy.parent(), name))
+    return sorted(set(found))
 
 
 def log_lines(stderr):
@@ -29,6 +79,90 @@ def log_lines(stderr):
     records = log_records(stderr.decode())
     assert all(r["level"] != "?" for r in records), "not a log line in stderr: %r" % stderr
     return records
+
+
+def wait_for(predicate, what, timeout=15, interval=0.01):
+    """Poll ``predicate()`` until it returns something true (returned), an event such as
+    a process in /proc or a file's content; AssertionError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("waited %d s for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def state(pid):
+    """The one-letter state of ``pid`` (R, S, T, Z...), or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def alive(pid):
+    """Running, not a zombie (this machine's PID 1 reaps orphans slowly)."""
+    return state(pid) not in (None, "Z", "X")
+
+
+def watcher_pid(parent_pid, timeout=15):
+    """The runtime's watcher (container/process.py): its child named mydocker-watch."""
+    return wait_for(lambda: next((c for c in children(parent_pid)
+                                  if comm(c) == "mydocker-watch"), None),
+                    "the watcher of pid %d" % parent_pid, timeout)
+
+
+class Holds:
+    """Stop mydocker-lab at named points of its run flow (mydocker_lab/testhook.py).
+
+    ``holds = Holds(tmp_path, "cloned", "go")``; pass ``env=holds.env()`` to the process;
+    ``holds.reached("cloned")`` returns once the process waits there; ``holds.release(
+    "cloned")`` lets it go on. Each point is a FIFO: the process's open() for reading and
+    ours for writing meet there, an event rather than a guess of time.
+    """
+
+    def __init__(self, directory, *points):
+        self.paths = {}
+        self._fds = {}
+        for point in points:
+            path = os.path.join(str(directory), "hold-" + point)
+            os.mkfifo(path)
+            self.paths[point] = path
+
+    def env(self, base=None):
+        env = dict(os.environ if base is None else base)
+        env["MYDOCKER_LAB_TEST_HOLD"] = ",".join("%s=%s" % kv for kv in self.paths.items())
+        return env
+
+    def reached(self, point, timeout=15):
+        """Once the process waits at ``point`` (its open() of the FIFO is under way)."""
+        def opened():
+            try:  # without a reader, a non-blocking open for writing fails with ENXIO
+                return os.open(self.paths[point], os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as err:
+                if err.errno != errno.ENXIO:
+                    raise
+                return None
+        self._fds[point] = wait_for(opened, "mydocker-lab to reach %r" % point, timeout,
+                                    interval=0.002)
+
+    def release(self, point):
+        os.close(self._fds.pop(point))
+
+    def close(self):
+        for point in list(self._fds):
+            self.release(point)
 
 
 def snapshot_host():

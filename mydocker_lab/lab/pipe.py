@@ -7,6 +7,7 @@ a real init started by the runtime's own pieces, fed through its real pipe.
 import os
 import shlex
 
+from ..container.protocol import CMD_FD, INIT_FDS, decode_command, encode_command
 from .common import errors
 from .display import Note, SideBySide, Stack, Table, Verdict
 from .targets import get_target
@@ -16,8 +17,8 @@ __all__ = ["book_split", "book_bytes", "our_bytes", "barrier", "compare", "pipe_
 
 #: A program that prints each of its arguments in brackets: what arrived, exactly.
 SHOW_ARGS = ["printf", "[%s]\\n"]
-FD_ROLES = {"0": "stdin", "1": "stdout", "2": "stderr", "3": "log lines -> caller's stderr",
-            "4": "readiness (closed by execve)", "5": "THE COMMAND (read to EOF)"}
+#: What each of init's descriptors is for (the runtime's own table), by the names /proc uses.
+FD_ROLES = {str(fd): role for fd, role in INIT_FDS.items()}
 
 
 def book_bytes(argv):
@@ -30,17 +31,10 @@ def book_split(data):
     return data.decode().split(" ")
 
 
-def _runtime():
-    """The runtime's side of the pipe (container/process.py: CMD_FD, encode_command,
-    decode_command), imported when first used: that module also imports what only Linux
-    has (fcntl), and this one must import on any computer."""
-    from ..container import process
-    return process
-
-
 def our_bytes(argv):
-    """Ours (container/process.py): every argument followed by a NUL byte."""
-    return _runtime().encode_command(argv)
+    """Ours (container/protocol.py, the one contract both sides import, pure Python):
+    every argument followed by a NUL byte."""
+    return encode_command(argv)
 
 
 def _show(data, limit=80):
@@ -82,7 +76,7 @@ def barrier(target=None):
         "its file descriptors:",
         fds])
     container = "\n".join(["then the parent wrote %d bytes to fd %d and closed it;"
-                           % (len(our_bytes(argv)), _runtime().CMD_FD),
+                           % (len(our_bytes(argv)), CMD_FD),
                            "init exec'd %s, which printed:" % shlex.join(argv), ""]
                           + result["stdout"].splitlines()
                           + ["", "exit status %d" % result["exit"]])
@@ -102,7 +96,7 @@ def compare(command_line='sh -c \'echo "two  spaces"\'', target=None):
     if not argv:
         return Verdict(False, "type a command", hint="for example: printf '[%s]\\n' 'a  b'")
     book = book_split(book_bytes(argv))
-    ours = _runtime().decode_command(our_bytes(argv))
+    ours = decode_command(our_bytes(argv))
     book_run = _run_through_pipe(our_bytes(book), target)  # exactly what the book's init runs
     our_run = _run_through_pipe(our_bytes(argv), target)
 

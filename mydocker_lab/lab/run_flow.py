@@ -25,8 +25,10 @@ STEPS = [
      "is already PID 1. It waits for the parent's 'go'.",
      "container_process.go NewParentProcess ↔ container/process.py new_parent_process"),
     ("init", "3 · init", "The child execve()s /proc/self/exe: the same program again, now as "
-     "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3).",
-     "main_command.go initCommand ↔ cli.py → container/init.py main"),
+     "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3). "
+     "Meanwhile the parent forks a watcher, which SIGKILLs the container if the parent "
+     "dies.",
+     "main_command.go initCommand ↔ __main__.py → container/init.py main"),
     ("private", "4 · / private", "init makes / recursively private: its mounts will not "
      "propagate to the host (where systemd booted the host, / is shared, and they would).",
      "(missing in the book) ↔ container/init.py"),
@@ -237,6 +239,8 @@ def host_view(run, key):
         prefix = ("   " * (depth - 1) + "└─ ") if depth else ""
         head = "%sPID %-7d " % (prefix, entry["pid"])
         cmd = _short(entry["cmdline"], 74 - len(head))
+        if entry.get("name") == "mydocker-watch":  # a fork of the parent: same cmdline
+            cmd = "mydocker-watch (kills the container if mydocker-lab dies)"
         lines.append(head + cmd)
     if len(snap["host"]) == 1:
         lines.append("(its child is gone: the kernel reaped the container)")

@@ -8,9 +8,9 @@ Runs on the target as its own process.
 import os
 import time
 
-from ..common import log_records as _logs
+from ..common import log_records
 from . import probe
-from .support import read_all, read_text as _read
+from .support import read_all, read_text
 
 
 @probe("pipe-barrier")
@@ -18,53 +18,47 @@ def pipe_barrier(hexdata, hold="1"):
     """Start a real container init, look at it while it waits on the pipe, then send it
     ``hexdata`` (the command's bytes) and report what the command printed."""
     from ...container import process
+    from ...container.protocol import DEFAULT_PATH
     from ... import linux
-    from ...run import DEFAULT_PATH, _write_id_maps
 
     rootless = os.geteuid() != 0
     argv = process.init_argv("box", False, "info", "json")
     env = {"PATH": DEFAULT_PATH, "HOSTNAME": "box", "HOME": "/root"}
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    ready_r, ready_w = os.pipe()
-    cmd_r, cmd_w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDONLY)
-    flags = process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0)
-    pid, go = process.new_parent_process(argv, env, [devnull, out_w, err_w, err_w, ready_w,
-                                                     cmd_r], flags)
-    for fd in (out_w, err_w, ready_w, cmd_r, devnull):
+    init = process.new_parent_process(
+        argv, env, process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0),
+        stdin=devnull, stdout=out_w, stderr=err_w, log=err_w)
+    init.start()
+    for fd in (out_w, err_w, devnull):
         os.close(fd)
     if rootless:
-        _write_id_maps(pid)
-    os.write(go, b"g")
-    os.close(go)
+        init.map_ids()
+    init.go()
+    pid = init.pid
     waiting = {}
     if hold == "1":
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # until init sits in read(5)
-            if "pipe_read" in (_read("/proc/%d/wchan" % pid) or "") and \
+            if "pipe_read" in (read_text("/proc/%d/wchan" % pid) or "") and \
                     b"init" in open("/proc/%d/cmdline" % pid, "rb").read():
                 break
             time.sleep(0.005)
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             waiting["cmdline"] = [a.decode("utf-8", "replace")
                                   for a in f.read().rstrip(b"\0").split(b"\0")]
-        waiting["wchan"] = _read("/proc/%d/wchan" % pid)
+        waiting["wchan"] = read_text("/proc/%d/wchan" % pid)
         fds = {}
         for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
             target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
             fds[fd] = target.split(":")[0] if target.startswith(("pipe:", "socket:")) \
                 else target
         waiting["fds"] = fds
-    data = memoryview(bytes.fromhex(hexdata))
-    try:
-        while data:
-            data = data[os.write(cmd_w, data):]
-    except BrokenPipeError:
-        pass
-    os.close(cmd_w)
-    os.close(ready_r)
+    init.send_bytes(bytes.fromhex(hexdata))
+    init.wait_started()
     out, err = read_all(out_r), read_all(err_r)
-    _, status = os.waitpid(pid, 0)
-    return {"waiting": waiting, "stdout": out, "logs": _logs(err),
+    status = init.wait()
+    init.close()
+    return {"waiting": waiting, "stdout": out, "logs": log_records(err),
             "exit": os.waitstatus_to_exitcode(status)}

@@ -19,7 +19,8 @@ import time
 from ... import linux
 from ..common import FLOW_COMMAND, HOSTNAME
 from . import probe
-from .support import children, cmdline, container_pid, in_child, mydocker, stat
+from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
+                      read_text, stat)
 
 
 def _gate():
@@ -28,14 +29,6 @@ def _gate():
     fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
     os.write(w, b"(gate closed)")
     return r, w
-
-
-def _nspid(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("NSpid:"):
-                return [int(x) for x in line.split()[1:]]
-    return [pid]
 
 
 def _tree(root):
@@ -104,6 +97,7 @@ def _snapshot(parent, container):
         try:
             state, _ = stat(pid)
             host.append({"pid": pid, "depth": depth, "cmdline": cmdline(pid),
+                         "name": read_text("/proc/%d/comm" % pid),
                          "state": state, "blocked": bool(_blocked_on(pid, _GATES))})
         except OSError:
             continue
@@ -112,7 +106,7 @@ def _snapshot(parent, container):
         try:
             my_ns = os.stat("/proc/self/ns/pid").st_ino
             its_ns = os.stat("/proc/%d/ns/pid" % container).st_ino
-            members = [{"pid": _nspid(p)[-1], "host_pid": p, "cmdline": cmdline(p)}
+            members = [{"pid": (nspid(p) or [p])[-1], "host_pid": p, "cmdline": cmdline(p)}
                        for p, _pp, _d in _tree(container)]
             proc_dev = os.stat("/proc/%d/root/proc" % container).st_dev
             inside = {"new_pid_namespace": my_ns != its_ns,
@@ -140,6 +134,21 @@ def _wait_blocked(proc, gates, timeout=10):
                 return pid, gate
         time.sleep(0.002)
     raise TimeoutError("mydocker-lab did not reach its next log line in %d s" % timeout)
+
+
+def _watcher_started(parent, timeout=2):
+    """Until ``parent`` has its watcher child (comm mydocker-watch): the picture is the same
+    on every run however the two processes were scheduled."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, _ppid, depth in _tree(parent):
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    if depth == 1 and f.read().strip() == "mydocker-watch":
+                        return
+            except OSError:
+                continue
+        time.sleep(0.002)
 
 
 def _settle(root, timeout=2):
@@ -188,9 +197,11 @@ def run_flow(hostname=HOSTNAME):
             if container is None and pid != proc.pid:
                 container = pid
             if container is None:  # the parent blocks on its first line: after clone
-                container = (children(proc.pid) or [None])[0]
+                container = find_container(proc.pid)  # not its watcher, its other child
             if container and not os.path.exists("/proc/%d" % container):
                 container = None
+            if pid != proc.pid:  # init or the command: the parent has said go, and forks
+                _watcher_started(proc.pid)  # its watcher then (container/process.py)
             _settle(proc.pid)
             snap = _snapshot(proc.pid, container)
             for entry in snap["host"][1:]:

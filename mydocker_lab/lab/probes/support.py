@@ -74,16 +74,35 @@ def children(pid):
     return [int(p) for p in (read_text("/proc/%d/task/%d/children" % (pid, pid)) or "").split()]
 
 
-def container_pid(parent, comm=None, timeout=10):
-    """The host PID of the container's PID 1: the child of mydocker-lab's process ``parent``.
+def nspid(pid):
+    """``pid`` as each PID namespace from ours down numbers it (/proc/PID/status NSpid), or []."""
+    for line in (read_text("/proc/%d/status" % pid) or "").splitlines():
+        if line.startswith("NSpid:"):
+            return [int(p) for p in line.split()[1:]]
+    return []
+
+
+def find_container(parent):
+    """The container's PID 1 among the children of mydocker-lab's process ``parent``: the child
+    that is PID 1 of a PID namespace of its own (not the runtime's watcher, its other child).
+    None while there is none."""
+    for pid in children(parent):
+        numbers = nspid(pid)
+        if len(numbers) > 1 and numbers[-1] == 1:
+            return pid
+    return None
+
+
+def container_pid(parent, comm=None, timeout=15):
+    """The host PID of the container's PID 1 under mydocker-lab's process ``parent``.
 
     Waits until there is one (and, with ``comm``, until it runs that program, e.g.
     ``"sleep"`` once init has exec'd it). TimeoutError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        for pid in children(parent):
-            if comm is None or read_text("/proc/%d/comm" % pid) == comm:
-                return pid
+        pid = find_container(parent)
+        if pid is not None and (comm is None or read_text("/proc/%d/comm" % pid) == comm):
+            return pid
         if time.monotonic() > deadline:
             raise TimeoutError("no container process%s under PID %d after %g s"
                                % (" running %r" % comm if comm else "", parent, timeout))
