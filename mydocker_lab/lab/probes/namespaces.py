@@ -45,11 +45,15 @@ def _read(path):
         return errname(err)
 
 
+def _sysv_shm():
+    """The C library, for System V shared memory (Python has none): shmget(2), shmctl(2)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _shmget(key, create):
     flags = (IPC_CREAT | 0o600) if create else 0
-    # Python has no System V shared memory: the C library's shmget(2)
-    shmid = linux.libc("shmget")(ctypes.c_int(key), ctypes.c_size_t(4096 if create else 0),
-                                 ctypes.c_int(flags))
+    shmid = _sysv_shm().shmget(ctypes.c_int(key), ctypes.c_size_t(4096 if create else 0),
+                               ctypes.c_int(flags))
     if shmid == -1:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), "shmget")
@@ -145,7 +149,7 @@ def explore(kinds):
     parent["hostname_after"] = os.uname().nodename
     parent["mount_seen"] = os.path.ismount(SCRATCH)
     parent["child_pid"] = child.pop("outer_pid")
-    linux.libc("shmctl")(shmid, IPC_RMID, None)
+    _sysv_shm().shmctl(shmid, IPC_RMID, None)
     return {"kinds": list(kinds), "flags": flags, "parent": parent, "child": child}
 
 

@@ -15,6 +15,7 @@ What runs on the *target* (a probe, ``mydocker-lab run``) is started by ssh and 
 inherit this: the target is a real Linux, as the VM is for a student's Mac or Windows PC.
 tests/lab/test_any_os.py proves that each of these bites.
 """
+import _ctypes
 import builtins
 import ctypes
 import os
@@ -46,6 +47,25 @@ class _CLibrary(ctypes.CDLL):
 
 
 ctypes.CDLL = _CLibrary
+
+# mydocker_lab.linux skips ctypes' Python layer (it costs every container milliseconds) and
+# looks symbols up with _ctypes.dlsym and dlopen(None) itself: the same two answers there.
+_dlsym, _dlopen = _ctypes.dlsym, _ctypes.dlopen
+
+
+def _dlsym_without_linux(handle, name):
+    if name in LINUX_CALLS:
+        raise AttributeError("dlsym(RTLD_DEFAULT, %s): symbol not found" % name)
+    return _dlsym(handle, name)
+
+
+def _dlopen_no_default(name, *args):
+    if STRICT and name is None:
+        raise TypeError("LoadLibrary() argument 1 must be str, not None")
+    return _dlopen(name, *args)
+
+
+_ctypes.dlsym, _ctypes.dlopen = _dlsym_without_linux, _dlopen_no_default
 
 _import = builtins.__import__
 
