@@ -21,8 +21,6 @@ import pytest
 
 from mydocker_lab.lab.probes.support import children
 from mydocker_lab.lab.remote import SshTarget
-from mydocker_lab.lab.session import Session
-from mydocker_lab.lab.targets import get_target
 from support import ROOT, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,24 +41,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(str(item.path).startswith(path) for path in LOCAL_LINUX):
             item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def target():
-    """Where the lab's steps run: the target the notebooks would use."""
-    return get_target()
-
-
-@pytest.fixture
-def shell(target):
-    """A started container shell (``mydocker-lab run --hostname lab -ti /bin/sh``).
-
-    What its terminal said is printed at the end, which pytest shows when the test failed.
-    """
-    session = Session(target, hostname="lab", timeout=30).start()
-    yield session
-    session.close()
-    print("---- the container's terminal ----\n" + session.log.getvalue())
 
 
 @pytest.fixture(scope="session")

@@ -106,11 +106,11 @@ def test_fails(shell):
     shell.run("echo the-shell-said-this")
     assert shell.run("hostname") == "not-this"
 """
-#: Its conftest: the fixtures of tests/lab/conftest.py, loaded from there.
+#: Its conftest: the fixtures of tests/conftest.py, loaded from there.
 CONFTEST = """
 import importlib.util, sys
 sys.path.insert(0, %(tests)r)
-spec = importlib.util.spec_from_file_location("lab_conftest", %(conftest)r)
+spec = importlib.util.spec_from_file_location("tests_conftest", %(conftest)r)
 lab = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(lab)
 target, shell = lab.target, lab.shell
@@ -121,7 +121,7 @@ def test_a_failing_session_test_prints_its_transcript(tmp_path):
     """The `shell` fixture prints the terminal at the end: pytest shows it for a failure."""
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     (tmp_path / "conftest.py").write_text(CONFTEST % {
-        "tests": tests, "conftest": os.path.join(tests, "lab", "conftest.py")})
+        "tests": tests, "conftest": os.path.join(tests, "conftest.py")})
     (tmp_path / "test_failing.py").write_text(FAILING)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                            "test_failing.py"], cwd=tmp_path, capture_output=True, text=True,
