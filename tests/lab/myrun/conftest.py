@@ -1,11 +1,9 @@
 """What the build-it track's tests share: work files seeded with chosen pieces. The target,
 the ssh target and the rootless target (nobody) are tests/lab/conftest.py's."""
-
 import pytest
 
 from mydocker_lab.lab.myrun import source, work
 from mydocker_lab.lab.myrun.pieces import NUMBERS
-
 
 
 @pytest.fixture
