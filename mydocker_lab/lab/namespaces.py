@@ -342,6 +342,11 @@ def check_own_hostname(answer, target=None, timeout=60):
         return Verdict(False, "the answer is not a shell command (a non-empty string)",
                        "write it as a string, e.g. ANSWER = \"unshare --uts sh -c '...'\"")
     report = get_target(target).probe("uts-exercise", answer, timeout, timeout=timeout + 120)
+    if "ptrace_refused" in report:
+        return Verdict(False, "the checker cannot watch your command's processes on this "
+                       "machine: ptrace is refused (%s)" % report["ptrace_refused"],
+                       "a security module forbids it (Yama's ptrace_scope 3?): check this "
+                       "exercise in the course VM (MYDOCKER_LAB_TARGET=vagrant)")
     if "timeout" in report:
         return Verdict(False, "your command did not end (%s)" % report["timeout"],
                        "the child should print its name and exit: no interactive shell, "

@@ -255,3 +255,22 @@ def test_the_notebook_has_its_parts():
 def test_probe_runs_on_the_target(target):
     links = target.probe("ns-links")
     assert links["uts"].startswith("uts:[")
+
+
+def test_hostname_exercise_where_ptrace_is_refused():
+    """A process that is traced already cannot PTRACE_TRACEME (EPERM, for real): the checker
+    says it cannot watch, and where to check instead -- never a false verdict on the answer."""
+    import shutil
+    from mydocker_lab.lab.targets import LocalTarget
+    if shutil.which("strace") is None:
+        pytest.fail("this test needs strace (apt-get install strace)")
+
+    class Traced(LocalTarget):
+        name = "local-under-strace"
+
+        def argv(self, argv):
+            return ["strace", "-f", "-qq", "-o", "/dev/null"] + list(argv)
+
+    verdict = ns.check_own_hostname("unshare --uts sh -c 'hostname lab && hostname'", Traced())
+    assert not verdict.ok and "ptrace is refused (EPERM)" in verdict.message, verdict.text()
+    assert "course VM" in verdict.hint
