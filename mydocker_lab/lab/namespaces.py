@@ -8,7 +8,7 @@ and shapes what they report for display.
 import html
 
 from .common import ALL_KINDS, CHILD_HOSTNAME, HOSTNAME, KINDS, SHM_KEY
-from .display import Html, Note, Pre, SideBySide, Stack, Table, Verdict
+from .display import Html, Pre, SideBySide, Stack, Table, Verdict
 from .grading import checker
 from .labels import HOST_NAME, HostValues, host_values
 from .targets import TargetError, get_target
