@@ -178,10 +178,11 @@ def test_explorer_shows_the_hosts_name_as_a_label(target):
     "unshare --user --map-root-user --uts sh -c 'hostname lab && hostname'",   # rootless
     "unshare --uts sh -c 'hostname lab; uname -n'",
     "unshare --uts --fork --pid sh -c 'hostname in-pid-ns && hostname'",
-    "python3 -m mydocker_lab run --hostname mine hostname",
+    "{python} -m mydocker_lab run --hostname mine hostname",   # the target's interpreter
     "echo before; unshare --uts sh -c 'hostname x && hostname'",
 ])
 def test_hostname_exercise_accepts_right_answers(answer, target):
+    answer = answer.replace("{python}", target.python)
     verdict = ns.check_own_hostname(answer, target)
     assert isinstance(verdict, Verdict) and verdict.ok, verdict.text()
     assert "a UTS namespace of its own" in verdict.message
