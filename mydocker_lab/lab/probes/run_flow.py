@@ -132,7 +132,7 @@ def _snapshot(parent, container):
 _GATES = {}
 
 
-def _wait_blocked(proc, gates, timeout=10):
+def _wait_blocked(proc, gates, timeout=120):
     """Wait until a process of proc's tree blocks on a gate: (pid, gate) or (None, None)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -223,7 +223,7 @@ def run_flow(hostname=HOSTNAME):
             snap.update(writer=pid, gate=gate, line=None)
             pending[gate] = snap
             steps.append(snap)
-        returncode = proc.wait(timeout=10)
+        returncode = proc.wait(timeout=120)
         for gate, snap in pending.items():
             _take(readers[gate], snap)
     finally:
