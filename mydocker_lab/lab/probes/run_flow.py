@@ -272,14 +272,14 @@ def clone_flags(flags, timeout=30):
     """clone() a child with ``flags`` (an int); report its new namespaces and its own PID.
 
     Only namespace bits are taken (CLONE_VM & co. would share the probe's memory, its files,
-    its signal handlers: not an experiment to run). Not root: CLONE_NEWUSER is added (and
-    not reported), as mydocker-lab's rootless mode does. The child never outlives the probe:
+    its signal handlers: not an experiment to run). Not root: CLONE_NEWUSER is added, as
+    mydocker-lab's rootless mode does, and reported only when ``flags`` asked for it. The child never outlives the probe:
     it waits for our 'go' on a pipe, and is killed if anything goes wrong."""
     flags = int(flags, 0)
     if flags & ~NAMESPACE_BITS:
         return {"error": "not a namespace flag: %#x" % (flags & ~NAMESPACE_BITS)}
-    rootless = os.geteuid() != 0
-    if rootless:
+    added = os.geteuid() != 0 and not flags & linux.CLONE_NEWUSER  # rootless: ours, not asked
+    if added:
         flags |= linux.CLONE_NEWUSER
     go_r, go_w = os.pipe()
     pid_r, pid_w = os.pipe()
@@ -317,7 +317,7 @@ def clone_flags(flags, timeout=30):
                 os.waitpid(child, 0)
                 break
             time.sleep(0.001)
-    if rootless:
+    if added:
         new.remove("user")
     return {"flags": flags, "new_namespaces": new, "pid_inside": own_pid,
             "host_pid": child}
