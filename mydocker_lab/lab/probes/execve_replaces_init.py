@@ -15,10 +15,9 @@ import subprocess
 import tempfile
 import time
 
-from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors
+from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors, log_records
 from . import probe
-from .run_flow import _blocked_on, _gate, _tree
-from ..common import log_records
+from .run_flow import _blocked_on, _gate, _tree  # the run-flow probe's gates, reused
 from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
                       outcome, probe_argv, read_all, read_text, run_mydocker, stat)
 
