@@ -56,6 +56,7 @@ def book_terminal(target=None):
         "--fork", "--pid", "--mount-proc", "--uts", "/bin/sh"]
     child = target.spawn(argv, timeout=60)
     transcript = Transcript(prompt=PROMPT)
+    rows, said = [], ""
     try:
         child.expect_exact(PROMPT)
         line = "ps -o pid,pgid,sid,tpgid,comm"
@@ -70,6 +71,13 @@ def book_terminal(target=None):
         child.expect(pexpect.EOF)
         said = child.before.replace("\r\n", "\n").strip()
         transcript.add("out", said)
+    except (pexpect.EOF, pexpect.TIMEOUT) as err:  # e.g. user namespaces refused here
+        child.close(force=True)
+        return Verdict(False, "the book's setup could not be shown here: %s"
+                       % ("it ended early" if isinstance(err, pexpect.EOF) else "no prompt"),
+                       details=(child.before or "").strip()[-800:] or None,
+                       hint="unshare --fork --pid (with -r without root) must work on the "
+                            "target; notebook 01 shows whether namespaces do")
     finally:
         child.close(force=True)
     status = child.exitstatus
