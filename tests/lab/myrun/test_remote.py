@@ -27,3 +27,15 @@ def test_nothing_is_left_on_the_target(complete, ssh_target):
     myrun.check("03", ssh_target, complete)
     myrun.check("05", ssh_target, complete)
     assert ssh_target.run(listing).stdout == before
+
+
+def test_the_terminal_check_passes_over_ssh_through_pipes(complete, ssh_target):
+    """A laptop without pseudo terminals drives ssh -tt through pipes; through the ssh
+    ControlMaster the remote pty then starts non-canonical, which is not myrun's doing."""
+    saved = ssh_target.local_pty
+    ssh_target.local_pty = False
+    try:
+        verdict = myrun.check("05", ssh_target, complete)
+    finally:
+        ssh_target.local_pty = saved
+    assert verdict.state == "pass", verdict.text()
