@@ -26,8 +26,9 @@ __all__ = ["layout", "views", "memory_run", "memory_explorer", "oom", "cpu_vs_me
 MIB = 1 << 20
 
 #: What the experiments show as root, stored from a run as root on this course's machine
-#: (store_root_results(); tests/lab/test_cgroups.py checks that root sees the same now).
-ROOT_RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cgroups_as_root.json")
+#: (store_root_results(); tests/lab/test_cgroups.py checks that root sees the same now). A
+#: Python module, so that it goes wherever the package goes (no package data to declare).
+ROOT_RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cgroups_as_root.py")
 WHY_ROOT = ("Creating a cgroup, writing its limits and moving a process into it are writes in "
             "the cgroup file system, which belongs to the host's root: a user namespace does "
             "not make you its owner. (A systemd host can delegate a cgroup v2 subtree to a "
@@ -65,12 +66,15 @@ class RootOnly(Rich):
                 % (html.escape(self.what), html.escape(self.why), stored))
 
 
+def stored_results():
+    """{key: text} as stored (read afresh: store_root_results() may have just written it)."""
+    import importlib
+    from . import cgroups_as_root
+    return importlib.reload(cgroups_as_root).RESULTS
+
+
 def _stored(key):
-    try:
-        with open(ROOT_RESULTS, encoding="utf-8") as f:
-            return json.load(f).get(key)
-    except (OSError, ValueError):
-        return None
+    return stored_results().get(key)
 
 
 def _as_root(key, what):
@@ -403,6 +407,8 @@ def store_root_results(target=None):
     """Run every stored call as root and write ROOT_RESULTS (when the lesson changes)."""
     results = root_results(target)
     with open(ROOT_RESULTS, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=1, ensure_ascii=False, sort_keys=True)
-        f.write("\n")
+        f.write('"""What notebook 06\'s experiments show as root, for readers without root.\n\n'
+                'Made by ``mydocker_lab.lab.cgroups.store_root_results()`` (as root); do not '
+                'edit.\n"""\nimport json\n\nRESULTS = json.loads(r"""\n%s\n""")\n'
+                % json.dumps(results, indent=1, ensure_ascii=False, sort_keys=True))
     return results
