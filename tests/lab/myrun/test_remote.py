@@ -41,3 +41,15 @@ def test_nothing_is_left_on_the_target(complete, sshd, tmp_path):
     finally:
         target.close()
     assert sorted(p.name for p in tmp.iterdir()) == []
+
+
+def test_the_terminal_check_passes_over_ssh_through_pipes(complete, ssh_target):
+    """A laptop without pseudo terminals drives ssh -tt through pipes; through the ssh
+    ControlMaster the remote pty then starts non-canonical, which is not myrun's doing."""
+    saved = ssh_target.local_pty
+    ssh_target.local_pty = False
+    try:
+        verdict = myrun.check("05", ssh_target, complete)
+    finally:
+        ssh_target.local_pty = saved
+    assert verdict.state == "pass", verdict.text()
