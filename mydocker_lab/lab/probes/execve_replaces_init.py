@@ -17,9 +17,9 @@ import time
 
 from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors, log_records
 from . import probe
-from .run_flow import _blocked_on, _gate, _tree  # the run-flow probe's gates, reused
-from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
-                      outcome, probe_argv, read_all, read_text, run_mydocker, stat)
+from .support import (blocked_on, cmdline, container_pid, find_container, gate, in_child,
+                      mydocker, nspid, outcome, probe_argv, process_tree, read_all, read_text,
+                      run_mydocker, stat)
 
 #: What the program started by execve prints about itself (``$$`` is its own PID).
 SELF_REPORT = 'echo "$$"; echo "$PPID"; readlink "/proc/$$/exe"; cat "/proc/$$/cmdline"'
@@ -207,7 +207,7 @@ def exec_pid1(*argv, timeout=30):
     read. While it is blocked, PID 1 of the container is alive (it is the writer, or waits
     for it), and we read its real cmdline from the host's /proc: what PID 1 *is* at the moment
     the answer is printed (after every execve it made, e.g. ``sh -c 'exec cat …'``)."""
-    out_r, out_w = _gate()
+    out_r, out_w = gate()
     gates = {"stdout": os.fstat(out_r).st_ino}
     proc = subprocess.Popen(mydocker("--log-level", "error", "run", "--hostname", HOSTNAME,
                                      *argv), stdin=subprocess.DEVNULL, stdout=out_w,
@@ -216,7 +216,7 @@ def exec_pid1(*argv, timeout=30):
     pid1, deadline, timed_out = None, time.monotonic() + timeout, False
     try:
         while proc.poll() is None and time.monotonic() < deadline:
-            if any(_blocked_on(pid, gates) for pid, _pp, _d in _tree(proc.pid)):
+            if any(blocked_on(pid, gates) for pid, _pp, _d in process_tree(proc.pid)):
                 container = find_container(proc.pid)
                 try:
                     pid1 = cmdline(container) if container else None
@@ -325,7 +325,7 @@ PR_SET_CHILD_SUBREAPER = 36
 def _members(root):
     """root and its descendants as the container numbers them: [(pid inside, state, comm)]."""
     out = []
-    for pid, _ppid, _depth in _tree(root):
+    for pid, _ppid, _depth in process_tree(root):
         try:
             state, _ = stat(pid)
         except (OSError, IndexError):

@@ -12,7 +12,6 @@ blocked we look at it from the host (``/proc``) and from inside (its own
 No runtime code is changed or mocked: the pauses are ordinary blocking writes.
 """
 import errno
-import fcntl
 import hashlib
 import os
 import shutil
@@ -24,52 +23,8 @@ import time
 from ... import linux
 from ..common import FLOW_COMMAND, HOSTNAME
 from . import probe
-from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
-                      read_text, stat)
-
-
-def _gate():
-    """A pipe that holds one packet; filled, so the next write() blocks."""
-    r, w = os.pipe2(os.O_DIRECT | os.O_CLOEXEC)
-    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
-    os.write(w, b"(gate closed)")
-    return r, w
-
-
-def _tree(root):
-    """root and its descendants: [(pid, ppid, depth)], parents first."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                children.setdefault(stat(int(name))[1], []).append(int(name))
-            except (OSError, IndexError):
-                continue
-    out = []
-
-    def walk(pid, ppid, depth):
-        out.append((pid, ppid, depth))
-        for child in sorted(children.get(pid, ())):
-            walk(child, pid, depth + 1)
-    walk(root, 0, 0)
-    return out
-
-
-def _blocked_on(pid, gates):
-    """The gate ``pid`` is blocked writing to, or None."""
-    try:
-        with open("/proc/%d/wchan" % pid) as f:
-            if not f.read().endswith("pipe_write"):
-                return None
-        with open("/proc/%d/syscall" % pid) as f:
-            fd = int(f.read().split()[1], 16)
-        inode = os.stat("/proc/%d/fd/%d" % (pid, fd)).st_ino
-    except (OSError, IndexError, ValueError):
-        return None
-    for name, gate_inode in gates.items():
-        if inode == gate_inode:
-            return name
-    return None
+from .support import (blocked_on, cmdline, container_pid, find_container, gate, in_child,
+                      mydocker, nspid, process_tree, read_text, stat)
 
 
 def _hostname_in(pid):
@@ -103,12 +58,12 @@ def _root_propagation(pid):
 def _snapshot(parent, container):
     """Both views of the moment: the host's tree, and the container's."""
     host = []
-    for pid, _ppid, depth in _tree(parent):
+    for pid, _ppid, depth in process_tree(parent):
         try:
             state, _ = stat(pid)
             host.append({"pid": pid, "depth": depth, "cmdline": cmdline(pid),
                          "name": read_text("/proc/%d/comm" % pid),
-                         "state": state, "blocked": bool(_blocked_on(pid, _GATES))})
+                         "state": state, "blocked": bool(blocked_on(pid, _GATES))})
         except OSError:
             continue
     inside = None
@@ -117,7 +72,7 @@ def _snapshot(parent, container):
             my_ns = os.stat("/proc/self/ns/pid").st_ino
             its_ns = os.stat("/proc/%d/ns/pid" % container).st_ino
             members = [{"pid": (nspid(p) or [p])[-1], "host_pid": p, "cmdline": cmdline(p)}
-                       for p, _pp, _d in _tree(container)]
+                       for p, _pp, _d in process_tree(container)]
             proc_dev = os.stat("/proc/%d/root/proc" % container).st_dev
             inside = {"new_pid_namespace": my_ns != its_ns,
                       "processes": sorted(members, key=lambda m: m["pid"]),
@@ -138,10 +93,10 @@ def _wait_blocked(proc, gates, timeout=120):
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return None, None
-        for pid, _ppid, _depth in _tree(proc.pid):
-            gate = _blocked_on(pid, gates)
-            if gate:
-                return pid, gate
+        for pid, _ppid, _depth in process_tree(proc.pid):
+            held = blocked_on(pid, gates)
+            if held:
+                return pid, held
         time.sleep(0.002)
     raise TimeoutError("mydocker-lab did not reach its next log line in %d s" % timeout)
 
@@ -151,7 +106,7 @@ def _watcher_started(parent, timeout=2):
     on every run however the two processes were scheduled."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid, _ppid, depth in _tree(parent):
+        for pid, _ppid, depth in process_tree(parent):
             try:
                 with open("/proc/%d/comm" % pid) as f:
                     if depth == 1 and f.read().strip() == "mydocker-watch":
@@ -166,7 +121,7 @@ def _settle(root, timeout=2):
     cmdline for a moment): the snapshot shows each process as the program it is becoming."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        tree = {pid: (ppid, depth) for pid, ppid, depth in _tree(root)}
+        tree = {pid: (ppid, depth) for pid, ppid, depth in process_tree(root)}
         try:
             unsettled = [pid for pid, (ppid, depth) in tree.items()
                          if depth >= 2 and cmdline(pid) == cmdline(ppid)]
@@ -187,8 +142,8 @@ def _take(reader, step):
 @probe("run-flow")
 def run_flow(hostname=HOSTNAME):
     """Run a container one log line at a time; a snapshot of both sides before each line."""
-    log_r, log_w = _gate()
-    out_r, out_w = _gate()
+    log_r, log_w = gate()
+    out_r, out_w = gate()
     gates = {"log": os.fstat(log_r).st_ino, "stdout": os.fstat(out_r).st_ino}
     _GATES.clear()
     _GATES.update(gates)
@@ -201,7 +156,7 @@ def run_flow(hostname=HOSTNAME):
     steps, container, container_host_pids, pending = [], None, set(), {}
     try:
         while True:
-            pid, gate = _wait_blocked(proc, gates)
+            pid, held = _wait_blocked(proc, gates)
             if pid is None:
                 break
             if container is None and pid != proc.pid:
@@ -219,13 +174,13 @@ def run_flow(hostname=HOSTNAME):
             # The gate holds the line written *before* this block (or the filler): it
             # belongs to the previous step that waited on this gate. Reading it lets the
             # blocked line in, and the writer runs on to its next line.
-            _take(readers[gate], pending.pop(gate, None))
-            snap.update(writer=pid, gate=gate, line=None)
-            pending[gate] = snap
+            _take(readers[held], pending.pop(held, None))
+            snap.update(writer=pid, gate=held, line=None)
+            pending[held] = snap
             steps.append(snap)
         returncode = proc.wait(timeout=120)
-        for gate, snap in pending.items():
-            _take(readers[gate], snap)
+        for held, snap in pending.items():
+            _take(readers[held], snap)
     finally:
         if proc.poll() is None:
             proc.kill()

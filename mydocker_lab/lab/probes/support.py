@@ -3,6 +3,7 @@
 Runs on the target, like every probe (standard library and ``mydocker_lab.linux`` only).
 """
 import errno
+import fcntl
 import os
 import subprocess
 import sys
@@ -152,3 +153,48 @@ def sandbox(flags=linux.CLONE_NEWNS):
         linux.unshare(flags)
     linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
     linux.mount("probe-tmp", "/tmp", "tmpfs", 0, "mode=755")
+
+
+def gate():
+    """A pipe that holds one packet, filled: the next write() to it blocks, so a process
+    that writes there is held at that point (see blocked_on) until the gate is read."""
+    r, w = os.pipe2(os.O_DIRECT | os.O_CLOEXEC)
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    os.write(w, b"(gate closed)")
+    return r, w
+
+
+def process_tree(root):
+    """root and its descendants: [(pid, ppid, depth)], parents first."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                children.setdefault(stat(int(name))[1], []).append(int(name))
+            except (OSError, IndexError):
+                continue
+    out = []
+
+    def walk(pid, ppid, depth):
+        out.append((pid, ppid, depth))
+        for child in sorted(children.get(pid, ())):
+            walk(child, pid, depth + 1)
+    walk(root, 0, 0)
+    return out
+
+
+def blocked_on(pid, gates):
+    """The gate ``pid`` is blocked writing to, or None."""
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            if not f.read().endswith("pipe_write"):
+                return None
+        with open("/proc/%d/syscall" % pid) as f:
+            fd = int(f.read().split()[1], 16)
+        inode = os.stat("/proc/%d/fd/%d" % (pid, fd)).st_ino
+    except (OSError, IndexError, ValueError):
+        return None
+    for name, gate_inode in gates.items():
+        if inode == gate_inode:
+            return name
+    return None
