@@ -16,11 +16,15 @@ Runs as the student (the spawner has already switched to the student's account):
    student sees only their own processes (``ps``, ``/proc``) and containers, never another
    student's; the student stays themselves (their uid maps to itself: containers are
    rootless); and when the server stops, the kernel ends every process the student left
-   behind (the PID namespace dies with its first process).
+   behind (the PID namespace dies with its first process); ``/tmp`` and ``/dev/shm`` are
+   the student's own (fresh tmpfs, gone with the server): no student reads another's
+   scratch files there.
 
 Inside the namespaces, this module runs again as ``--init``: the PID namespace's first
-process, which starts CMD, passes on the signals the spawner sends (to stop the server)
-and reaps orphans, and exits with CMD's status. Standard library only.
+process, which mounts the private ``/tmp`` (the capabilities ``unshare --keep-caps`` left it
+in the student's user namespace), starts CMD without any capability, passes on the
+signals the spawner sends (to stop the server), reaps orphans, and exits with CMD's
+status. Standard library only.
 """
 import argparse
 import os
@@ -35,6 +39,9 @@ UNSHARE = ("/usr/bin/unshare", "/bin/unshare")
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2)
 V2_CONTROLLERS = ("memory", "cpu", "pids")
+#: Made private (a fresh tmpfs each) in the student's mount namespace.
+PRIVATE_TMP = ("/tmp", "/dev/shm")
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 
 
 def say(message):
@@ -114,14 +121,36 @@ def unshare_argv(command):
         raise OSError("unshare (util-linux) is not installed")
     # --map-current-user: the student stays themselves inside (rootless containers);
     # --kill-child: if unshare is killed, the namespace's first process is killed with it
+    # --keep-caps: the init keeps its capabilities in the new user namespace (ambient) to
+    # mount the private /tmp; it starts the server without them
     return [unshare, "--user", "--map-current-user", "--pid", "--fork", "--mount",
-            "--mount-proc", "--kill-child=SIGKILL", "--",
+            "--mount-proc", "--kill-child=SIGKILL", "--keep-caps", "--",
             sys.executable, "-I", "-m", "mydocker_lab.classroom.sandbox", "--init", "--"] \
         + list(command)
 
 
+def private_tmp():
+    """A fresh tmpfs on each of PRIVATE_TMP (in our own mount namespace)."""
+    from mydocker_lab import linux
+    for path in PRIVATE_TMP:
+        if os.path.isdir(path):
+            try:
+                linux.mount("tmpfs", path, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV,
+                            "mode=1777")
+            except OSError as err:
+                say("%s stays shared with the machine (mount: %s)" % (path, err.strerror))
+
+
+def drop_capabilities():
+    """No capability survives the next execve (we are not root in our user namespace)."""
+    from mydocker_lab import linux
+    if linux.libc("prctl")(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0:
+        raise OSError("prctl(PR_CAP_AMBIENT_CLEAR_ALL) failed")
+
+
 def init(command):
     """PID 1 of the student's PID namespace: run ``command``, forward signals, reap."""
+    private_tmp()
     try:
         pid = os.fork()
     except OSError as err:
@@ -131,6 +160,7 @@ def init(command):
         for signum in FORWARDED:
             signal.signal(signum, signal.SIG_DFL)
         try:
+            drop_capabilities()
             os.execvp(command[0], command)
         except OSError as err:
             say("cannot start %s: %s" % (command[0], err.strerror))
