@@ -59,8 +59,18 @@ class Hub:
     async def api(self, method, path, body=None, timeout=120):
         return await _fetch(self.url + "/hub/api" + path, self.token, method, body, timeout)
 
+    async def add_user(self, name):
+        """Make ``name`` a user of the hub (a PAM account is one only after its first
+        login); nothing if it is one already."""
+        try:
+            await self.api("POST", "/users/%s" % name)
+        except HubError as err:
+            if ": 409 " not in str(err):
+                raise
+
     async def user_token(self, name):
         """A new API token of ``name`` itself (what that user's browser session holds)."""
+        await self.add_user(name)
         reply = await self.api("POST", "/users/%s/tokens" % name,
                                {"note": "classroom tier", "expires_in": 7200})
         return reply["token"]
