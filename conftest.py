@@ -1,5 +1,9 @@
 """Project-wide pytest setup (tests/ and the notebooks under nbval)."""
 import os
+import shutil
+import tempfile
+
+import pytest
 
 
 def pytest_configure(config):
@@ -8,3 +12,20 @@ def pytest_configure(config):
     path = getattr(config.option, "nbval_sanitize_with", None)
     if path and not os.path.isabs(path):
         config.option.nbval_sanitize_with = str(config.rootpath / path)
+    # The build-it-yourself track: each notebook's kernel gets a work folder of its own,
+    # seeded with the pieces the notebooks before it build (mydocker_lab/lab/myrun/work.py),
+    # so a notebook's stored outputs do not depend on which notebooks ran before it.
+    config.myrun_work = tempfile.mkdtemp(prefix="myrun-nbval-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, "myrun_work", ""), ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before nbval's setup starts the notebook's kernel
+def pytest_runtest_setup(item):
+    notebook = item.parent
+    if (notebook is not None and notebook.path.suffix == ".ipynb"
+            and not hasattr(notebook, "myrun_work")):
+        from mydocker_lab.lab.myrun.work import prepare_for_nbval
+        notebook.myrun_work = prepare_for_nbval(notebook.path, item.config.myrun_work)

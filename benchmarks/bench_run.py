@@ -6,7 +6,8 @@
 Prints medians of:
   - `mydocker-lab run /bin/true` (the console script) against a bare `python -c pass` of the
     same interpreter and `unshare --fork --pid --mount-proc -u -i -n -m /bin/true`
-    (target: at most 2.5x the bare interpreter: the re-exec design starts Python twice);
+    (target: at most 2.3x the bare interpreter, 2.0x hoped for: the re-exec design starts
+    Python twice), and where that time goes;
   - the parent's peak RSS while a container sleeps (target: at most 16 MiB);
   - bytes/s through the -t relay (`run -t cat FILE`, 50 MB) against the same bytes read
     from a plain pty (target: at least 50 %).
@@ -28,13 +29,23 @@ MYDOCKER = [SCRIPT] if os.path.exists(SCRIPT) else [sys.executable, "-m", "mydoc
 QUIET = ["--log-level", "error"]
 
 
-def median_seconds(argv, runs):
-    times = []
+#: What each interpreter of a run imports (the console script's path, and init's).
+RUNTIME_IMPORTS = ("import mydocker_lab.cli, mydocker_lab.run, mydocker_lab.linux as l; "
+                   "l.libc('syscall'); ")
+INIT_IMPORTS = ("import sys; sys.path.insert(0, %r); import mydocker_lab.container.init, "
+                "mydocker_lab.linux as l; l.libc('mount'); ")
+EXIT = "import os; os._exit(0)"
+
+
+def interleaved(commands, runs):
+    """{name: median seconds}, the commands taking turns (a busy moment hits them all)."""
+    times = {name: [] for name in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def peak_rss_kib():
@@ -93,16 +104,38 @@ def main():
                     os.path.dirname(mydocker_lab.__file__)], check=True)
 
     print("mydocker-lab run: medians of %d runs (%s)" % (args.runs, " ".join(MYDOCKER)))
-    bare = median_seconds([sys.executable, "-c", "pass"], args.runs)
-    rows = [("python -c pass (baseline)", bare),
-            ("unshare --fork --pid --mount-proc -u -i -n -m /bin/true",
-             median_seconds([unshare, "--fork", "--pid", "--mount-proc", "-u", "-i", "-n", "-m",
-                             "/bin/true"], args.runs)),
-            ("mydocker-lab run /bin/true",
-             median_seconds(MYDOCKER + QUIET + ["run", "/bin/true"], args.runs))]
-    for name, seconds in rows:
-        print("  %-58s %7.1f ms  %5.2fx" % (name, seconds * 1000, seconds / bare))
-    print("  target: mydocker-lab run /bin/true <= 2.50x python -c pass")
+    timed = interleaved({
+        "bare": [sys.executable, "-c", "pass"],
+        "unshare": [unshare, "--fork", "--pid", "--mount-proc", "-u", "-i", "-n", "-m",
+                    "/bin/true"],
+        "run": MYDOCKER + QUIET + ["run", "/bin/true"],
+        # where the time goes: each of the two interpreters' start (neither of them ever
+        # tears down: the runtime leaves with os._exit, init with execve) and its imports
+        "runtime python": [sys.executable, "-c", EXIT],
+        "runtime imports": [sys.executable, "-c", RUNTIME_IMPORTS + EXIT],
+        "init python": [sys.executable, "-I", "-S", "-c", EXIT],
+        "init imports": [sys.executable, "-I", "-S", "-c", INIT_IMPORTS % os.path.dirname(
+            os.path.dirname(os.path.abspath(mydocker_lab.__file__))) + EXIT],
+    }, args.runs)
+    bare = timed["bare"]
+    for name, key in (("python -c pass (baseline)", "bare"),
+                      ("unshare --fork --pid --mount-proc -u -i -n -m /bin/true", "unshare"),
+                      ("mydocker-lab run /bin/true", "run")):
+        print("  %-58s %7.1f ms  %5.2fx" % (name, timed[key] * 1000, timed[key] / bare))
+    print("  target: mydocker-lab run /bin/true <= 2.30x python -c pass (2.00x hoped for)")
+    parts = [("the runtime's interpreter starts (site included)", timed["runtime python"]),
+             ("  + its imports (cli, run, container, linux/_ctypes...)",
+              timed["runtime imports"] - timed["runtime python"]),
+             ("init's interpreter starts (-I -S)", timed["init python"]),
+             ("  + its imports (os, init, protocol, log, linux/_ctypes)",
+              timed["init imports"] - timed["init python"]),
+             ("the kernel: namespaces, fork, exec, teardown (unshare)", timed["unshare"])]
+    rest = timed["run"] - sum(seconds for _, seconds in parts)
+    print("where the time of a run goes (each part measured alone, without the interpreter's "
+          "teardown):")
+    for name, seconds in parts + [("the rest: clone, watcher, pipes, mounts, waits, exit", rest)]:
+        print("  %-58s %7.1f ms  %4.0f %%" % (name, seconds * 1000,
+                                              100 * seconds / timed["run"]))
 
     print("parent peak RSS while a container sleeps: %.1f MiB (target <= 16 MiB)"
           % (peak_rss_kib() / 1024))

@@ -7,11 +7,13 @@ off the run path, which is most of start-up.)
 """
 import os
 import sys
+import _signal as signal  # the C module behind `signal`, which imports enum (4 ms a run)
 
 from . import __version__
+from .container.protocol import EXIT_RUNTIME, FORWARDED_SIGNALS
 from .log import LEVELS, log
 
-EXIT_USAGE = 125
+EXIT_USAGE = EXIT_RUNTIME  # 125, as docker run
 
 MAIN_HELP = """\
 Usage: mydocker-lab [--log-level LEVEL] [--log-format FORMAT] COMMAND
@@ -39,15 +41,17 @@ Run COMMAND in a new container: new UTS (hostname), PID, mount, network and
 IPC namespaces. What happens, step by step (the book's chapter 3.1):
 
   1. mydocker-lab clone()s a child into the new namespaces   run.py, container/process.py
+     (and forks a watcher that kills it if mydocker-lab dies)
   2. the child re-executes this program as `init`            (the book's /proc/self/exe init)
   3. init makes / private, sets the hostname, mounts a       container/init.py
      fresh /proc with MS_NOEXEC|MS_NOSUID|MS_NODEV
   4. init execve()s COMMAND: same process, new program, so COMMAND is PID 1.
      COMMAND reaches init through a pipe (chapter 3.3), sent once the
-     container is in its cgroup (with -m, --cpus...: cgroups.py)
+     container is in its cgroup (with -m, --cpus...: cgroups/)
   5. mydocker-lab waits for it and exits with its status
 
-Options:
+Options (spelled as docker spells them: -ti, -eKEY=V, -e=KEY=V, --env=KEY=V,
+-m=64m, --tty=false, -it=true):
   -i, --interactive       Keep STDIN attached to the container
   -t, --tty               Give the container its own pseudo terminal (use -ti for a shell)
   -e, --env KEY=VALUE     Set an environment variable (repeatable; KEY alone copies
@@ -75,6 +79,17 @@ Exit status (as docker run):
   127     COMMAND not found
   128+N   COMMAND was killed by signal N (137: SIGKILL, 143: SIGTERM)
 
+Signals:
+  While the container starts, SIGINT (Ctrl-C), SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
+  and SIGUSR2 cancel the run: COMMAND never starts, nothing is left behind, and
+  the exit status is 128+N (130 for Ctrl-C, 143 for SIGTERM). From the moment
+  COMMAND is handed to init (it runs a millisecond later), they are passed on to
+  it as soon as it runs; as in docker, a PID 1 gets only the signals it has a
+  handler for (`run sleep 60` ignores them). With -t, Ctrl-C is a byte for the
+  container's terminal. COMMAND starts with every signal's default action,
+  whatever mydocker-lab's caller ignored (nohup...). If mydocker-lab dies, even
+  by SIGKILL, its container is killed with it.
+
 Examples:
   sudo mydocker-lab run -ti /bin/sh        a shell that is PID 1; try `ps -ef`, `hostname x`
   mydocker-lab run sh -c 'echo $$'          prints 1 (rootless when you are not root)
@@ -85,6 +100,11 @@ Examples:
 #: Resource limit options (the book's and docker's names) -> the key in Options.limits.
 LIMIT_FLAGS = {"--memory": "memory", "--cpu-shares": "cpu-shares", "--cpushare": "cpu-shares",
                "--cpus": "cpus", "--cpuset-cpus": "cpuset-cpus", "--cpuset": "cpuset-cpus"}
+#: run's flags without a value (a value may be given: --tty=false, -t=true) and with one.
+BOOL_FLAGS = {"-i": "--interactive", "-t": "--tty"}
+VALUE_FLAGS = {"-e": "--env", "-m": "--memory"}
+#: Go's strconv.ParseBool, which docker's flags use.
+TRUE, FALSE = ("1", "t", "T", "TRUE", "true", "True"), ("0", "f", "F", "FALSE", "false", "False")
 
 
 class UsageError(Exception):
@@ -94,22 +114,32 @@ class UsageError(Exception):
 def console():
     """The ``mydocker-lab`` command: :func:`main`, then exit at once.
 
+    First, the signals mydocker-lab forwards are blocked: one that arrives from now on
+    waits until ``run`` looks (it ends a run that has not started its command yet, or
+    goes to the command), so none can interrupt us half-way (no traceback, ever).
     Nothing of ours needs the interpreter's teardown (module clean-up, ~3 ms of every
-    container's start-to-exit), so flush and ``os._exit`` with the status.
+    container's start-to-exit), so ``os._exit`` with the status.
     """
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS)
+    open_missing_stdio()
+    os._exit(main())
+
+
+def open_missing_stdio():
+    """A closed stdin, stdout or stderr becomes /dev/null: read-only for 0, write-only
+    for 1 and 2. As in docker, whose containers always start with all three open (what
+    they write reaches the client, or nowhere once the client's own stdout is closed),
+    the container's stdout stays writable, and none of our own files can take the
+    place of a missing 0, 1 or 2."""
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
         try:
-            if stream is not None:
-                stream.flush()
-        except BrokenPipeError:
-            # `mydocker-lab run --help | head -0`: with a buffered stdout the help text only
-            # meets the closed pipe here. Exit as if SIGPIPE had ended us, as `cat` would.
-            if stream is sys.stdout and code == 0:
-                code = 141
-        except OSError:  # nowhere left to tell
-            pass
-    os._exit(code)
+            os.fstat(fd)
+        except OSError:
+            new = os.open(os.devnull, mode)  # the lowest free number: fd itself
+            if new != fd:
+                os.dup2(new, fd)
+                os.close(new)
+            os.set_inheritable(fd, True)
 
 
 def main(argv=None):
@@ -122,7 +152,7 @@ def main(argv=None):
     except UsageError as err:
         _say("%s (see 'mydocker-lab %s--help')" % (err, "run " if "run" in argv else ""))
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # only when called in-process: console() blocks SIGINT
         return 130
     except BrokenPipeError:  # `mydocker-lab --help | head -1`: the reader has gone
         return 141  # 128 + SIGPIPE, as if the signal had ended us
@@ -139,7 +169,7 @@ def _main(argv):
         raise UsageError("unknown command %r" % argv[0])
     opts = parse_run(argv[1:], settings)
     if opts is None:
-        sys.stdout.write(RUN_HELP)
+        _write(RUN_HELP)
         return 0
     log.level, log.fmt = settings["log_level"], settings["log_format"]
     from .run import RunError, run
@@ -154,10 +184,10 @@ def _global_options(argv, settings):
     while argv and argv[0].startswith("-"):
         word = argv.pop(0)
         if word in ("-h", "--help"):
-            sys.stdout.write(MAIN_HELP)
+            _write(MAIN_HELP)
             return None
         if word == "--version":
-            sys.stdout.write("mydocker-lab %s\n" % __version__)
+            _write("mydocker-lab %s\n" % __version__)
             return None
         if not _log_option(word, argv, settings):
             if "run" in argv:  # `mydocker-lab -ti run sh`: run's own options come after it
@@ -185,7 +215,13 @@ def _log_option(word, rest, settings):
 
 
 def parse_run(args, settings):
-    """``run`` options up to the first non-option word; None for --help."""
+    """``run`` options up to the first non-option word; None for --help.
+
+    Spelled as docker's flag parser (spf13/pflag) takes them: ``-ti``, ``-e KEY=V``,
+    ``-eKEY=V``, ``-e=KEY=V``, ``--env KEY=V``, ``--env=KEY=V``, ``--tty=false``,
+    ``-t=true``, ``-it=true`` (in a cluster, ``=`` gives its value to the letter before
+    it and ends the word); plus the book's Go spellings ``-cpushare 512``, ``-cpuset 0``.
+    """
     from .run import Options
     opts = Options(command=[])
     args = list(args)
@@ -199,46 +235,69 @@ def parse_run(args, settings):
             word = "-" + word  # the book's Go spelling: -cpushare 512, -cpuset 0
         if word.startswith("--"):
             name, eq, value = word.partition("=")
-            if name in ("--interactive", "--tty", "--rootless") and not eq:
-                setattr(opts, name[2:], True)
+            if name in ("--interactive", "--tty", "--rootless"):
+                _set(opts, name, _bool(name, value) if eq else True)
             elif name in ("--env", "--hostname") or name in LIMIT_FLAGS:
                 if not eq:
                     if not args:
                         raise UsageError("flag needs an argument: %s" % name)
                     value = args.pop(0)
-                if name == "--env":
-                    opts.env.append(value)
-                elif name in LIMIT_FLAGS:
-                    opts.limits[LIMIT_FLAGS[name]] = value  # checked by cgroups.py
-                else:
-                    opts.hostname = value
+                _set(opts, name, value)
             elif not _log_option(word, args, settings):
                 raise UsageError("unknown flag: %s" % word)
             continue
-        letters = word[1:]  # -ti, -it, -i, -t, -e KEY=V, -eKEY=V
+        letters = word[1:]  # a cluster of one-letter flags, pflag's way
         while letters:
-            letter, letters = letters[0], letters[1:]
-            if letter == "i":
-                opts.interactive = True
-            elif letter == "t":
-                opts.tty = True
-            elif letter in ("e", "m"):
-                if not letters:
+            flag, rest = "-" + letters[0], letters[1:]
+            if flag not in BOOL_FLAGS and flag not in VALUE_FLAGS:
+                raise UsageError("unknown shorthand flag: %r in %s" % (letters[0], word))
+            name = BOOL_FLAGS.get(flag) or VALUE_FLAGS[flag]
+            if len(rest) > 1 and rest[0] == "=":  # -t=false, -e=K=V: the rest is the value
+                value, letters = rest[1:], ""
+                _set(opts, name, _bool(flag + ", " + name, value) if flag in BOOL_FLAGS
+                     else value)
+            elif flag in BOOL_FLAGS:
+                _set(opts, name, True)
+                letters = rest
+            else:  # -eK=V, or -e K=V
+                if not rest:
                     if not args:
-                        raise UsageError("flag needs an argument: -%s" % letter)
-                    letters = args.pop(0)
-                if letter == "e":
-                    opts.env.append(letters)
-                else:
-                    opts.limits["memory"] = letters
+                        raise UsageError("flag needs an argument: %s" % flag)
+                    rest = args.pop(0)
+                _set(opts, name, rest)
                 letters = ""
-            else:
-                raise UsageError("unknown shorthand flag: %r in %s" % (letter, word))
     if not args:
         raise UsageError('"run" requires at least 1 argument: COMMAND [ARG...]')
     opts.command = args
     return opts
 
 
+def _bool(name, value):
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise UsageError('invalid argument %r for "%s" flag: want true or false' % (value, name))
+
+
+def _set(opts, name, value):
+    if name == "--env":
+        opts.env.append(value)
+    elif name in LIMIT_FLAGS:
+        opts.limits[LIMIT_FLAGS[name]] = value  # checked by cgroups/limits.py
+    else:
+        setattr(opts, name[2:], value)
+
+
+def _write(text):
+    """Write to stdout unbuffered (a BrokenPipeError reaches main: exit 141)."""
+    data = memoryview(text.encode())
+    while data:
+        data = data[os.write(1, data):]
+
+
 def _say(line):
-    os.write(2, ("mydocker-lab: %s\n" % line).encode("utf-8", "backslashreplace"))
+    try:
+        os.write(2, ("mydocker-lab: %s\n" % line).encode("utf-8", "backslashreplace"))
+    except OSError:
+        pass  # nowhere left to tell

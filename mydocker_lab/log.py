@@ -4,7 +4,10 @@ JSON (the default) writes one object a line: logrus's own ``level``, ``msg`` and
 ``time`` (RFC 3339), ``source`` (file:line of the caller, which the book's printed
 logs show), and any fields of the record, such as ``step`` (which step of the run
 flow the line reports: ``clone``, ``init``, ``private``, ``proc``, ``wait``),
-sorted by name as logrus writes them. ``text`` writes the same for humans: ``INFO[0000] msg  source=...``.
+sorted by name as logrus writes them. ``text`` writes the same for humans, in logrus's
+terminal layout: ``INFO[0000] msg  source="container/init.py:57" step=init``. A record is
+always one line: a message with a control character (a newline...) is quoted as Go's
+``%q`` quotes it, and a field's value whenever logrus would quote it.
 Logs go to standard error (the book writes them to stdout, where they mix
 with the container's output).
 """
@@ -46,8 +49,10 @@ class Logger:
         # logrus writes a record's fields sorted by name (Go marshals a map)
         fields = sorted(dict(fields, source=source).items())
         if self.fmt == "text":
-            line = '%s[%04d] %-44s %s' % (level.upper()[:4], now - _START, msg,
-                                          " ".join("%s=%s" % kv for kv in fields))
+            line = '%s[%04d] %-44s %s' % (
+                level.upper()[:4], now - _START, msg if msg.isprintable() else go_quote(msg),
+                " ".join("%s=%s" % (k, go_quote(v) if _needs_quoting(v) else v)
+                         for k, v in fields))
         else:
             line = "".join(",%s:%s" % (_json(k), _json(v)) for k, v in fields)
             line = '{"level":%s,"msg":%s%s,"time":%s}' % (_json(level), _json(msg), line,
@@ -83,6 +88,38 @@ _ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", ord("\n"): "\\n", ord("\t")
 
 def _json(text):
     return '"' + text.translate(_ESCAPES) + '"'
+
+
+#: logrus's TextFormatter writes a field's value bare only if it is made of these.
+_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/@^+")
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+               "\t": "\\t", "\v": "\\v", '"': '\\"', "\\": "\\\\"}
+
+
+def _needs_quoting(text):
+    return not set(text) <= _BARE
+
+
+def go_quote(text):
+    """``text`` as Go's ``strconv.Quote`` (``%q``) writes it, as logrus quotes a value:
+    ``"echo a\\necho b"``. Printable characters stay; control characters become escapes;
+    a byte that was not UTF-8 (decoded by Python as a surrogate escape) becomes ``\\xff``."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif 0xdc80 <= code <= 0xdcff:  # os.fsdecode's stand-in for the byte code - 0xdc00
+            out.append("\\x%02x" % (code - 0xdc00))
+        elif code < 0x80:
+            out.append("\\x%02x" % code)
+        elif code < 0x10000:
+            out.append("\\u%04x" % code)
+        else:
+            out.append("\\U%08x" % code)
+    return '"' + "".join(out) + '"'
 
 
 def _isatty(fd):

@@ -2,37 +2,37 @@
 
 The book::
 
-    func Run(tty bool, command string) {
-        parent := container.NewParentProcess(tty, command)
+    func Run(tty bool, comArray []string, res *subsystems.ResourceConfig) {
+        parent, writePipe := container.NewParentProcess(tty)
         if err := parent.Start(); err != nil { log.Error(err) }
+        cgroupManager := cgroups.NewCgroupManager("mydocker-cgroup")
+        defer cgroupManager.Destroy()
+        cgroupManager.Set(res)
+        cgroupManager.Apply(parent.Process.Pid)
+        sendInitCommand(comArray, writePipe)
         parent.Wait()
         os.Exit(-1)
     }
 
-Ours keeps that shape (start the container's first process, wait for it)
-and fixes what the book gets wrong: the exit status is the command's own
-(not always 255), output reaches the caller with or without ``-t``, signals
-are forwarded, and the container dies with us.
+:func:`run` keeps that shape, step for step, with an :class:`~.container.process.InitProcess`
+(start, map ids, go, send, wait) and the contract of ``container/protocol.py``
+between the two sides. It fixes what the book gets wrong: the exit status is the
+command's own (not always 255); output reaches the caller with or without ``-t``;
+the cgroup exists before the container does, and goes even if something fails;
+signals are held while the container starts, then forwarded; and the container
+dies with us (the watcher: ``container/process.py``).
 """
 import os
 import _signal as signal  # the C module behind `signal`, which imports enum (4 ms a run)
 
 from . import linux
 from .container import process
+from .container.protocol import (DEFAULT_PATH, EXIT_SIGNAL_BASE, FORWARDED_SIGNALS,
+                                 SIGNAL_NAMES, RunError, exit_status)
 from .log import log
+from .testhook import hold
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-#: Exit statuses (docker run's contract).
-EXIT_RUNTIME = 125
-
-#: Signals sent to mydocker-lab that are passed on to the container's PID 1.
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
-                     signal.SIGUSR1, signal.SIGUSR2)
-
-
-class RunError(Exception):
-    """mydocker-lab itself failed: one clear line, exit status 125."""
+__all__ = ["run", "Options", "RunError", "DEFAULT_PATH"]
 
 
 class Options:
@@ -40,7 +40,7 @@ class Options:
                  rootless=None, limits=None):
         self.command = list(command)
         #: Resource limits as typed: {"memory": "100m", "cpu-shares": "512", "cpus": "0.5",
-        #: "cpuset-cpus": "0"}; any given -> a cgroup (cgroups.py)
+        #: "cpuset-cpus": "0"}; any given -> a cgroup (the cgroups package)
         self.limits = dict(limits or {})
         self.interactive = interactive
         self.tty = tty
@@ -48,6 +48,81 @@ class Options:
         self.hostname = hostname
         self.rootless = rootless  # None: automatic (when not root)
 
+
+def run(opts, log_level="info", log_format="json"):
+    """Run ``opts.command`` in a new container; return its exit status (the book's Run)."""
+    signals = HeldSignals()  # first of all: from here on a signal waits until we look
+    cgroup = stdio = parent = None
+    try:
+        container_id = os.urandom(6).hex()
+        hostname = check_hostname(opts.hostname) if opts.hostname is not None else container_id
+        env = container_env(opts, hostname)
+        rootless = use_rootless(opts)
+        if opts.limits:                              # the book's NewCgroupManager + Set
+            cgroup = new_cgroup(container_id, opts.limits)
+        stdio = Stdio(opts.tty, opts.interactive)
+        parent = process.new_parent_process(
+            process.init_argv(hostname, opts.tty, log_level, log_format), env,
+            process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0), **stdio.for_init)
+        hold("cgroup")
+        if signals.arrived():
+            return signals.cancelled()
+        start(parent, rootless, stdio)               # the book's parent.Start()
+        log.debug("container %s: host pid %d" % (hostname, parent.pid), step="clone")
+        if rootless:
+            map_ids(parent)
+        parent.go()                                  # init starts; the watcher too
+        if cgroup is not None:
+            cgroup.apply(parent.pid)                 # the book's cgroupManager.Apply(pid)
+        hold("sending")
+        if signals.arrived():
+            return signals.cancelled()
+        parent.send(opts.command)                    # the book's sendInitCommand
+        parent.wait_started()                        # init has exec'd the command
+        hold("running")
+        code = exit_status(wait(parent, stdio, opts.interactive, signals))  # parent.Wait()
+        log.debug("container %s exited with status %d" % (hostname, code), step="wait")
+        if cgroup is not None:
+            cgroup.report_oom()
+        return code
+    finally:  # whatever happened: no process, descriptor or cgroup of ours is left
+        signals.hold()
+        for thing in (parent, stdio):
+            if thing is not None:
+                thing.close()                        # PID 1 killed and reaped if still there
+        if cgroup is not None:
+            cgroup.destroy()                         # the book's cgroupManager.Destroy()
+        signals.restore()
+
+
+# -- the steps -------------------------------------------------------------------------------
+
+def start(parent, rootless, stdio):
+    """The book's ``parent.Start()``: clone(); RunError if the kernel refuses."""
+    try:
+        parent.start()
+    except OSError as err:
+        raise RunError(_explain_clone(err, rootless)) from None
+    finally:
+        stdio.close_childs()  # the child has its copies now
+
+
+def map_ids(parent):
+    try:
+        parent.map_ids()
+    except OSError as err:
+        raise RunError("user namespace: %s: %s" % (err.filename, err.strerror)) from None
+
+
+def wait(parent, stdio, interactive, signals):
+    """PID 1's wait status, our signals forwarded to it: relaying its terminal with -t."""
+    if stdio.master is None:
+        return signals.wait_forwarding(parent)
+    from .relay import relay
+    return relay(stdio.take_master(), parent, interactive, signals)
+
+
+# -- what the container gets -----------------------------------------------------------------
 
 def container_env(opts, hostname):
     """A small clean environment like docker's, plus each ``-e KEY=VALUE``."""
@@ -66,126 +141,160 @@ def container_env(opts, hostname):
 
 
 def check_hostname(name):
-    if not name or len(name.encode()) > 64 or "\0" in name:
+    raw = os.fsencode(name)  # as sethostname(2) will get it: bytes, not characters
+    if not raw or len(raw) > 64 or b"\0" in raw:
         raise RunError("invalid hostname %r: want 1 to 64 bytes" % name)
     return name
 
 
-def run(opts, log_level="info", log_format="json"):
-    """Run ``opts.command`` in a new container; return its exit status.
-
-    With limits, the book's 3.2 around it: a cgroup made (limits written) before
-    the container exists, the container put in it before it gets its command,
-    and removed once it has exited.
-    """
-    container_id = os.urandom(6).hex()
-    if not opts.limits:
-        return _run(opts, container_id, None, log_level, log_format)
-    from . import cgroups  # only with limits: keeps the plain run path lean
-    try:
-        cgroup = cgroups.Cgroup(container_id, opts.limits)
-        cgroup.create()
-    except cgroups.CgroupError as err:
-        raise RunError(str(err)) from None
-    log.info("cgroup %s/%s (v%s): %s" % (cgroups.PARENT, container_id,
-                                         "+v".join(map(str, cgroup.versions)),
-                                         cgroup.describe()))
-    try:
-        code = _run(opts, container_id, cgroup, log_level, log_format)
-        kills = cgroup.oom_kills()
-        if kills:
-            log.warning("OOM: the kernel's OOM killer killed %d process%s of the container: it "
-                        "reached its memory limit (--memory %s)" % (
-                            kills, "" if kills == 1 else "es", opts.limits["memory"]))
-        return code
-    finally:
-        for path in cgroup.remove():
-            log.warning("cgroup %s is still busy: not removed" % path)
-
-
-def _run(opts, container_id, cgroup, log_level, log_format):
-    hostname = check_hostname(opts.hostname) if opts.hostname is not None else container_id
-    env = container_env(opts, hostname)
+def use_rootless(opts):
     rootless = opts.rootless
     if rootless is None:
         rootless = os.geteuid() != 0
         if rootless:
             log.info("not running as root: rootless mode (a user namespace makes you root "
                      "inside, uid %d outside)" % os.getuid())
-    flags = process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0)
     if rootless:
         _check_user_namespaces()
-    argv = process.init_argv(hostname, opts.tty, log_level, log_format)
+    return rootless
 
-    child_fds = []  # ours to close once the child has its copies
-    if opts.tty:
-        master, slave = os.openpty()
-        from .relay import copy_window_size
-        copy_window_size(master)
-        stdio = [slave, slave, slave]
-        child_fds.append(slave)
-    else:
-        master = None
-        if opts.interactive:
-            stdin = 0
+
+class Stdio:
+    """The container's stdin, stdout and stderr, and where init's log lines go
+    (``for_init``: our descriptors, by the name init gives them).
+
+    With ``-t``, a new pseudo terminal: the container gets its slave side, we keep
+    the master for the relay. Without, our own stdout and stderr, and stdin only with
+    ``-i`` (else /dev/null, opened for reading: the lowest free number, which is never
+    0, 1 or 2, since the CLI has made sure those are open).
+    """
+
+    def __init__(self, tty, interactive):
+        self.master = None
+        self._childs = []  # ours to close once the child has its copies
+        if tty:
+            self.master, slave = os.openpty()
+            from .relay import copy_window_size
+            copy_window_size(self.master)
+            self.for_init = {"stdin": slave, "stdout": slave, "stderr": slave, "log": 2}
+            self._childs.append(slave)
         else:
-            stdin = os.open(os.devnull, os.O_RDONLY)
-            child_fds.append(stdin)
-        stdio = [stdin, 1, 2]
-    ready_r, ready_w = os.pipe()
-    cmd_r, cmd_w = os.pipe()  # the book's 3.3: the command travels through a pipe
-    child_fds += [ready_w, cmd_r]
-    try:
-        pid, go = process.new_parent_process(argv, env, stdio + [2, ready_w, cmd_r], flags)
-    except OSError as err:
-        raise RunError(_explain_clone(err, rootless)) from None
-    finally:
-        for fd in child_fds:
+            stdin = 0 if interactive else os.open(os.devnull, os.O_RDONLY)
+            if not interactive:
+                self._childs.append(stdin)
+            self.for_init = {"stdin": stdin, "stdout": 1, "stderr": 2, "log": 2}
+
+    def close_childs(self):
+        for fd in self._childs:
             os.close(fd)
-    log.debug("container %s: host pid %d" % (hostname, pid), step="clone")
-    try:
-        if rootless:
-            _write_id_maps(pid)
-        os.write(go, b"g")
-    except OSError as err:
-        os.close(go)
-        os.close(cmd_w)
-        os.waitpid(pid, 0)  # the child exits on the closed pipe
-        raise RunError("user namespace: %s: %s" % (err.filename, err.strerror)) from None
-    os.close(go)
-    if cgroup is not None:  # init now waits on the pipe: nothing has run yet
-        from .cgroups import CgroupError
-        try:
-            cgroup.add(pid)  # the book's cgroupManager.Apply(pid)
-        except CgroupError as err:
-            os.kill(pid, signal.SIGKILL)
-            os.close(cmd_w)
-            os.waitpid(pid, 0)
-            raise RunError(str(err)) from None
-    process.send_command(cmd_w, opts.command)  # ... and only now the command: go
+        self._childs = []
 
-    def forward(signum, _frame):
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-    for signum in FORWARDED_SIGNALS:
-        signal.signal(signum, forward)
+    def take_master(self):
+        """The master side, now the relay's to close."""
+        master, self.master = self.master, None
+        return master
 
-    while os.read(ready_r, 64):  # EOF: init has exec'd the command (or given up)
-        pass
-    os.close(ready_r)
-    if master is not None:
-        from .relay import relay
-        status = relay(master, pid, attach_stdin=opts.interactive)
-    else:
-        _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:
-        code = 128 - code  # killed by signal N: 128+N, like a shell
-    log.debug("container %s exited with status %d" % (hostname, code), step="wait")
-    return code
+    def close(self):
+        self.close_childs()
+        if self.master is not None:
+            os.close(self.master)
+            self.master = None
 
+
+def new_cgroup(container_id, limits):
+    """The book's NewCgroupManager + Set: our cgroup, made and limited before the container
+    exists (the empty ones that SIGKILLed runs left are swept first). CgroupError (a
+    RunError) if it cannot be."""
+    from . import cgroups  # only with limits: keeps the plain run path lean
+    return cgroups.Cgroup.for_container(container_id, limits)
+
+
+# -- signals ---------------------------------------------------------------------------------
+
+class HeldSignals:
+    """The signals mydocker-lab forwards (SIGINT, SIGTERM...), held while the container starts.
+
+    They are blocked first thing (``cli.console`` has blocked them already, before any of
+    our code ran): one that arrives waits, pending, until we look at the next safe point
+    (:meth:`arrived`). Until the command is sent to init, a signal ends the run cleanly:
+    the container is killed, its cgroup removed, exit 128+N (:meth:`cancelled`). From
+    then on (init execs the command within a millisecond) they are forwarded to its PID 1
+    as soon as it runs. Signals our caller ignores (``nohup``, ``trap '' INT``) stay
+    ignored by us, and are not forwarded.
+
+    No Python signal handler waits for a blocking system call to be interrupted: a signal
+    that came between Python's last look and ``waitpid()`` would wait as long as the
+    container. Without ``-t`` they stay blocked and are *taken* (:meth:`wait_forwarding`,
+    with SIGCHLD); with ``-t``, the relay's poll() is woken through a wake-up fd
+    (:meth:`forward_to`).
+    """
+
+    def __init__(self):
+        self.signals = [s for s in FORWARDED_SIGNALS if signal.getsignal(s) != signal.SIG_IGN]
+        # SIGCHLD too: blocked, it is queued for sigwaitinfo() (its default action is to be
+        # dropped). And its default: a SIGCHLD ignored by our caller would reap PID 1 for us.
+        self._sigchld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                            self.signals + [signal.SIGCHLD])
+        self._handlers = {}
+        self._wakeup = None
+        self.received = None
+
+    def arrived(self):
+        """Take a held signal if one has arrived (without waiting); True if one had."""
+        if self.received is None and self.signals:
+            info = signal.sigtimedwait(self.signals, 0)
+            if info is not None:
+                self.received = info.si_signo
+        return self.received is not None
+
+    def cancelled(self):
+        """The run ends before the command runs (the caller's ``finally`` cleans up)."""
+        log.info("%s before the command ran: the run is cancelled, nothing is left behind"
+                 % SIGNAL_NAMES.get(self.received, "signal %d" % self.received))
+        return EXIT_SIGNAL_BASE + self.received
+
+    @staticmethod
+    def forward(parent, signum):
+        parent.kill(signum)
+        log.debug("forwarded %s to the container's PID 1" % SIGNAL_NAMES[signum])
+
+    def wait_forwarding(self, parent):
+        """PID 1's wait status; meanwhile each of our signals is passed on to it, taken
+        one at a time from the blocked set (one held since the command was sent first)."""
+        waited = self.signals + [signal.SIGCHLD]
+        while parent.poll() is None:
+            signum = signal.sigwaitinfo(waited).si_signo
+            if signum != signal.SIGCHLD:  # (SIGCHLD: a child ended, maybe PID 1: look)
+                self.forward(parent, signum)
+        return parent.status
+
+    def forward_to(self, parent, wake):
+        """For a caller that polls ``wake`` (the relay): from now on each of them goes to
+        PID 1 from a handler, and wakes the poll (``signal.set_wakeup_fd``)."""
+        self._wakeup = signal.set_wakeup_fd(wake, warn_on_full_buffer=False)
+        for signum in self.signals:
+            self._handlers[signum] = signal.signal(
+                signum, lambda number, _frame: self.forward(parent, number))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signals)
+
+    def hold(self):
+        """Stop forwarding: they wait again (while we clean up)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+
+    def restore(self):
+        """As before :func:`run`: a signal that arrives now waits for the caller (the CLI
+        exits without looking; a caller in the same process gets it after we return)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(self._wakeup)
+        signal.signal(signal.SIGCHLD, self._sigchld)
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+
+
+# -- errors, explained -----------------------------------------------------------------------
 
 def _check_user_namespaces():
     for path, hint in (("/proc/sys/kernel/unprivileged_userns_clone",
@@ -200,14 +309,6 @@ def _check_user_namespaces():
         if disabled:
             raise RunError("user namespaces are disabled on this machine (%s is 0): run with "
                            "sudo, or allow them: %s" % (path, hint))
-
-
-def _write_id_maps(pid):
-    """Map root inside the user namespace to the caller outside (one id each)."""
-    for name, text in (("setgroups", "deny"), ("uid_map", "0 %d 1\n" % os.geteuid()),
-                       ("gid_map", "0 %d 1\n" % os.getegid())):
-        with open("/proc/%d/%s" % (pid, name), "w") as f:
-            f.write(text)
 
 
 def _explain_clone(err, rootless):

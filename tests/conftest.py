@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mydocker_lab.lab.session import Session
+from mydocker_lab.lab.targets import get_target
 from support import snapshot_host
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -22,6 +24,26 @@ def host_unchanged():
     before = snapshot_host()
     yield
     assert snapshot_host() == before
+
+
+@pytest.fixture(scope="session")
+def target():
+    """Where the steps run: the target the notebooks would use (this Linux by default, or
+    whatever MYDOCKER_LAB_TARGET names). tests/runtime overrides it: this machine, always."""
+    return get_target()
+
+
+@pytest.fixture
+def shell(target):
+    """A started container shell, ``mydocker-lab run --hostname lab -ti /bin/sh``, driven by
+    the lab's one pexpect Session (fixed prompt, echo off, 24 x 200). What its terminal said
+    is printed at the end, which pytest shows when the test failed."""
+    session = Session(target, hostname="lab", timeout=30).start()
+    try:
+        yield session
+    finally:
+        session.close()
+        print("---- the container's terminal ----\n" + session.log.getvalue())
 
 
 def _needs_local_root(item):

@@ -51,6 +51,12 @@ def strip_solution(text, stub=""):
     return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
 
 
+def is_lesson_source(nb):
+    """Whether a solution notebook is its lesson's source (metadata
+    ``mydocker_lab.lesson_source``): the student notebook is then made from it."""
+    return bool(nb.get("metadata", {}).get("mydocker_lab", {}).get("lesson_source"))
+
+
 def student_version(source_nb):
     """The student's notebook (an nbformat-like dict) made from a lesson's source."""
     nb = copy.deepcopy(source_nb)
@@ -67,6 +73,7 @@ def student_version(source_nb):
             cell["execution_count"] = None
         cells.append(cell)
     nb["cells"] = cells
+    nb.get("metadata", {}).pop("mydocker_lab", None)
     return nb
 
 

@@ -6,14 +6,17 @@ Every Linux-level step runs on the target as a child process (a probe, a
 and shapes what they report for display.
 """
 import html
-import json
-import re
-import shlex
 
-from . import display
-from .display import SideBySide, Table, Verdict, _Rich
-from .probes.namespaces import ALL_KINDS, CHILD_HOSTNAME, KINDS, SHM_KEY
+from .common import ALL_KINDS, CHILD_HOSTNAME, HOSTNAME, KINDS, SHM_KEY
+from .display import Html, SideBySide, Stack, Table, Verdict
+from .labels import HOST_NAME, HostValues, host_values
 from .targets import TargetError, get_target
+
+__all__ = ["side_by_side", "transcript", "container", "host_values", "ns_links",
+           "default_interface", "compare_namespaces", "NsComparison", "diagram", "flags_text",
+           "describe", "run_explore", "explore", "explorer", "Exploration",
+           "check_own_hostname", "check_host_network", "KINDS", "ALL_KINDS", "BOOK_KINDS",
+           "WHAT", "HOSTNAME", "HOST_NAME"]
 
 #: What each namespace isolates (the diagram's and the tables' wording).
 WHAT = {"uts": "hostname", "pid": "process IDs", "mnt": "mount table",
@@ -27,101 +30,19 @@ BOOK_KINDS = ("uts", "pid", "mnt", "net", "ipc")
 CLONE_NAMES = {"uts": "CLONE_NEWUTS", "pid": "CLONE_NEWPID", "mnt": "CLONE_NEWNS",
                "net": "CLONE_NEWNET", "ipc": "CLONE_NEWIPC", "user": "CLONE_NEWUSER",
                "cgroup": "CLONE_NEWCGROUP"}
-#: The hostname the notebook's containers get (a fixed one keeps outputs stable).
-HOSTNAME = "lab"
-
-#: How the notebooks write values that belong to the machine they run on (and differ on
-#: every other): the commands run for real, only the display puts the label in place of
-#: the value, so a page reads the same on a laptop, in the VM and in CI.
-HOST_NAME = "<the host's name>"
-HOST_INIT = "<the host's init>"
-NETWORK_CARD = "<your network card>"
-
-
-class Stack(display.Stack):
-    """Display objects one below the other; a plain string is a caption, in bold."""
-
-    def plain_html(self, text):
-        return "<b>%s</b>" % html.escape(text)
-
-
-class Html(_Rich):
-    """Ready-made HTML (e.g. an SVG picture) with a plain-text twin."""
-
-    def __init__(self, markup, text):
-        self.markup, self._text = markup, text
-
-    def text(self):
-        return self._text
-
-    def html(self):
-        return self.markup
 
 
 # -- running things on the target -------------------------------------------------------
-def _target(target):
-    return target or get_target()
-
-
-#: A transcript line that is a command, not output: ``$ ...``, ``host# ...``, ``container# ...``
-_PROMPT = re.compile(r"^(\$|host#|container#) ")
-
-
-class HostValues:
-    """The values that belong to the machine (read on the target), and :meth:`label`,
-    which writes them as labels in a transcript."""
-
-    def __init__(self, hostname, init, nic):
-        self.hostname, self.init, self.nic = hostname, init, nic
-
-    @classmethod
-    def read(cls, target=None):
-        values = _target(target).probe("host-values")
-        return cls(values["hostname"], values["init"], values["nic"])
-
-    def label(self, text, host=True):
-        """``text`` (a transcript) with the machine's values written as labels:
-
-        - a line of output that is exactly the host's hostname -> ``<the host's name>``;
-        - the host's PID 1, when the host prints it (``cat /proc/1/comm``, a ``ps`` line
-          for PID 1) -> ``<the host's init>``. ``host`` says whether the text is the
-          host's side; in a transcript, a ``host#``/``container#`` prompt switches sides;
-        - the network card's name, in commands too -> ``<your network card>`` (ip writes
-          a veth as ``eth0@if12``: the suffix is part of the name it shows).
-        """
-        lines = []
-        for line in text.split("\n"):
-            prompt = _PROMPT.match(line)
-            if prompt:
-                host = {"host#": True, "container#": False}.get(prompt.group(1), host)
-            elif line == self.hostname:
-                line = HOST_NAME
-            elif host and self.init:
-                ps_line = re.match(r"^(\s*1\s+)%s$" % re.escape(self.init), line)
-                if line == self.init or ps_line:
-                    line = (ps_line.group(1) if ps_line else "") + HOST_INIT
-            if self.nic:
-                line = re.sub(r"(?<![\w.@-])%s(@[\w.-]+)?(?![\w.-])" % re.escape(self.nic),
-                              lambda _: NETWORK_CARD, line)
-            lines.append(line)
-        return "\n".join(lines)
-
-
-def host_values(target=None):
-    """This machine's hostname, PID 1 and network card (see :class:`HostValues`)."""
-    return HostValues.read(target)
-
-
 def container(target, command, *options):
     """``mydocker-lab run --hostname lab [OPTIONS] COMMAND``; CompletedProcess."""
-    return _target(target).run_container(list(command), "--log-level", "error",
-                                         "--hostname", HOSTNAME, *options)
+    return get_target(target).run_container(list(command), "--log-level", "error",
+                                            "--hostname", HOSTNAME, *options)
 
 
 def transcript(commands, where="host", target=None):
     """Run each shell command (a string) on the host or in a new container; show it
     like a terminal: ``$ command`` then what it printed (stdout and stderr)."""
-    target = _target(target)
+    target = get_target(target)
     lines = []
     for command in commands:
         argv = ["sh", "-c", command + " 2>&1"]
@@ -140,7 +61,7 @@ def side_by_side(host_commands, container_commands, target=None):
     is read *before* the containers run, so ``<the host's name>`` on the host's side
     afterwards also says: unchanged.
     """
-    target = _target(target)
+    target = get_target(target)
     mine = HostValues.read(target)
     inside = transcript(container_commands, "container", target)
     outside = transcript(host_commands, "host", target)
@@ -150,14 +71,8 @@ def side_by_side(host_commands, container_commands, target=None):
 
 def ns_links(where="host", target=None):
     """``{"uts": "uts:[4026531838]", ...}`` of a process on the host or in a container."""
-    target = _target(target)
-    if where == "host":
-        return target.probe("ns-links")
-    proc = container(target, [target.python, "-m", "mydocker_lab.lab.probes", "ns-links"])
-    if proc.returncode != 0:
-        raise TargetError("the container failed (exit %d): %s" % (proc.returncode,
-                                                                  proc.stderr.strip()))
-    return json.loads(proc.stdout)
+    return get_target(target).probe("ns-links", container=None if where == "host" else
+                                    ["--log-level", "error", "--hostname", HOSTNAME])
 
 
 def default_interface(target=None):
@@ -262,7 +177,7 @@ def describe(kinds):
 def run_explore(kinds, target=None):
     """Run the experiment (probe ``ns-explore``) on the target; its raw report."""
     kinds = [k for k in KINDS if k in kinds]
-    return _target(target).probe("ns-explore", ",".join(kinds))
+    return get_target(target).probe("ns-explore", ",".join(kinds))
 
 
 class Exploration(Stack):
@@ -334,7 +249,7 @@ def check_own_hostname(answer, target=None):
     It runs inside a throw-away UTS namespace (standing for the host), so a wrong answer
     cannot rename your machine; the checker then compares the hostnames.
     """
-    target = _target(target)
+    target = get_target(target)
     host = target.run(["hostname"], check=True).stdout.strip()
     script = 'sh -c "$1"; status=$?; echo "@@status=$status"; echo "@@host=$(hostname)"'
     proc = target.run(["unshare", "--uts", "sh", "-c", script, "sh", str(answer)],
@@ -417,8 +332,3 @@ def check_host_network(kinds, target=None):
     return Verdict(False, "%d thing%s not right" % (len(problems),
                                                     "s" if len(problems) > 1 else ""),
                    hint, details)
-
-
-def quote(argv):
-    """A command line as one would type it."""
-    return " ".join(shlex.quote(a) for a in argv)

@@ -16,6 +16,10 @@ killed).
   the repository this file belongs to). Commands run with ``sudo`` and the venv that
   ``vagrant/provision.sh`` creates.
 
+A session (``spawn``, e.g. a container's shell) runs on the remote side's own pseudo
+terminal (``ssh -tt``). Here ssh runs on a pseudo terminal of its own where the system has
+them; on Windows, where pexpect has none, ssh talks through pipes (:func:`pipe_spawn`).
+
 Importing this module registers both with :func:`mydocker_lab.lab.targets.register`.
 """
 import atexit
@@ -86,6 +90,9 @@ class _Remote(Target):
     """Shared machinery: an ssh command line with one reused master connection."""
 
     sudo = False
+    #: Whether ssh itself runs on a local pseudo terminal in :meth:`spawn`: True, False
+    #: (pipes), or None: where pexpect can make one.
+    local_pty = None
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -175,20 +182,84 @@ class _Remote(Target):
         return self._base(tty=tty) + [self.destination(), self.remote_command(argv)]
 
     def spawn(self, argv, timeout=30, **kwargs):
-        """A pexpect session there, on a remote pseudo terminal (``ssh -tt``)."""
-        import pexpect
-        options = dict(encoding="utf-8", echo=False, dimensions=(24, 200), timeout=timeout,
-                       codec_errors="replace")
-        options.update(kwargs)
-        full = self.argv(list(argv), tty=True)
-        return pexpect.spawn(full[0], full[1:], **options)
+        """A pexpect session there, on a remote pseudo terminal (``ssh -tt``).
+
+        Here, ssh runs on a pseudo terminal of its own where the system has them; where it
+        has none (Windows: pexpect has no ``spawn`` there) ssh talks through pipes: ``-tt``
+        still gives the remote side its terminal, and that is the one that counts."""
+        local_pty = _has_pty_spawn() if self.local_pty is None else self.local_pty
+        if local_pty:
+            return self.spawn_on_pty(self.argv(list(argv), tty=True), timeout, **kwargs)
+        # no terminal here to take the size from: the remote one is told
+        rows, cols = kwargs.get("dimensions", (24, 200))
+        sized = ["sh", "-c", 'stty rows %d cols %d && exec "$@"' % (rows, cols), "sh"]
+        return pipe_spawn(self.argv(sized + list(argv), tty=True), timeout,
+                          encoding=kwargs.get("encoding", "utf-8"))
+
+
+def _has_pty_spawn():
+    import pexpect
+    return hasattr(pexpect, "spawn")
+
+
+_PipeSpawn = None
+
+
+def pipe_spawn(argv, timeout, encoding="utf-8"):
+    """``argv`` (run here) driven by pexpect through pipes, with the part of ``spawn``'s
+    interface the lab uses: ``isalive``, ``sendcontrol``, ``terminate``, and ``close``,
+    after which ``exitstatus`` holds the exit status.
+
+    For ``ssh -tt``: the remote side gets a pseudo terminal, so the remote shell sees a
+    terminal, Ctrl-C is a byte its terminal turns into SIGINT, and a line ends with ``\\n``
+    (on Windows too, whose ``os.linesep`` would press Enter twice)."""
+    global _PipeSpawn
+    if _PipeSpawn is None:
+        from pexpect.popen_spawn import PopenSpawn
+
+        class PipeSpawn(PopenSpawn):
+            def __init__(self, cmd, **kwargs):
+                super().__init__(cmd, **kwargs)
+                self.linesep = "\n" if self.encoding else b"\n"
+
+            def isalive(self):
+                return self.proc.poll() is None
+
+            def sendcontrol(self, char):
+                return self.send(chr(ord(char.lower()) & 0x1f))
+
+            def terminate(self, force=False):
+                if self.isalive():
+                    (self.proc.kill if force else self.proc.terminate)()
+                return True
+
+            def close(self, force=True, timeout=10):
+                """Close our end of the pipes; wait for the end (killed after ``timeout``
+                seconds when ``force``); then ``exitstatus``/``signalstatus`` are valid."""
+                try:
+                    self.proc.stdin.close()
+                except OSError:
+                    pass
+                try:
+                    self.proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    if not force:
+                        raise
+                    self.proc.kill()
+                self.wait()
+                self.proc.stdout.close()
+                self.closed = True
+
+        _PipeSpawn = PipeSpawn
+    return _PipeSpawn(argv, timeout=timeout, encoding=encoding, codec_errors="replace")
 
 
 class SshTarget(_Remote):
     """Any Linux reachable with key-based ssh: ``ssh://user@host:port``."""
 
-    def __init__(self, spec, python=None, sudo=None, options=None):
+    def __init__(self, spec, python=None, sudo=None, options=None, local_pty=None):
         super().__init__()
+        self.local_pty = local_pty
         url = urlsplit(spec)
         if url.scheme != "ssh" or not url.hostname:
             raise TargetError("bad ssh target %r: want ssh://user@host:port" % spec)

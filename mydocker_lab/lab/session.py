@@ -1,22 +1,28 @@
-"""Notebook 05 (drive the CLI): a pexpect session of ``mydocker-lab run -ti /bin/sh``.
+"""A pexpect session of ``mydocker-lab run -ti COMMAND`` on a target: the one the notebooks
+and the tests drive.
 
-A :class:`Session` starts the real CLI on a target (the local Linux, or the VM
-through a vagrant/ssh target: only ``target.spawn`` differs), waits for a
-fixed prompt, sends commands, and records every exchange in a
-:class:`Transcript` that renders as a clean terminal (HTML) or plain text.
+:class:`Session` starts the real CLI on a target (the local Linux, or an ssh host or the VM:
+only ``target.spawn`` differs), waits for a fixed prompt, sends commands, and records
+every exchange in a :class:`~mydocker_lab.lab.display.Transcript` that renders as a clean
+terminal (HTML) or plain text.
 
-The settings that make it reliable (see DESIGN.md §4): a fixed ``PS1``,
-``expect_exact``, ``echo=False`` and a wide window (``target.spawn``), the
-session's bytes kept in a buffer (``logfile_read``) to show when something
-times out; after a TIMEOUT ``\\x03`` then ``terminate(force=True)``; the exit
-status is read only after ``close()``.
+What makes it reliable, on a busy machine too:
+
+- a fixed prompt (``PS1``, given with ``-e``) and ``expect_exact``: never a regular
+  expression over what a shell happens to print;
+- nothing is typed before the shell's first prompt (over ssh the remote pseudo terminal
+  becomes raw only once the runtime runs), and the first line turns the container
+  terminal's echo off (``stty -echo``; pexpect's ``echo=False`` covers only our side) and
+  is the same size everywhere (24 x 200; through pipes, the remote side is told);
+- every byte the terminal sends is kept (:attr:`Session.log`), and a :class:`SessionError`
+  carries its end, so a failure shows what the terminal said;
+- after a timeout, Ctrl-C, then the process ends by force: nothing is left running;
+- the exit status is read only after ``close()`` (pexpect's rule), and is 128+N when
+  mydocker-lab was killed by signal N, as a shell says.
 """
-import html
 import io
 
-from .display import _Rich, Pre, SideBySide, Stack, Verdict
-from .labels import ps_fixed_width
-from .namespaces import HostValues
+from .display import Transcript
 from .targets import get_target
 
 #: The shell's prompt inside the container: fixed, so ``expect_exact`` can wait for it.
@@ -32,86 +38,44 @@ class SessionError(RuntimeError):
         self.buffer = buffer
 
 
-class Transcript(_Rich):
-    """What was typed and what came back, as a terminal would show it.
-
-    The entries keep what the terminal really said; the display shows ``ps`` with its PID
-    columns 5 wide (``labels.ps_fixed_width``: ps pads them to the digits of the kernel's
-    pid_max, 5 or 7 depending on the machine)."""
-
-    def __init__(self, entries=(), title=None):
-        self.entries = list(entries)  # (kind, text): "send", "out" or "note"
-        self.title = title
-
-    def add(self, kind, text):
-        self.entries.append((kind, text))
-
-    def shown(self):
-        """The entries as displayed: the output of a ``ps`` command with fixed widths."""
-        sent = ""
-        for kind, text in self.entries:
-            if kind == "send":
-                sent = text
-            elif kind == "out" and text and sent.split()[:1] == ["ps"]:
-                text = ps_fixed_width(text)
-            yield kind, text
-
-    def text(self):
-        lines = [self.title] if self.title else []
-        for kind, text in self.shown():
-            if kind == "send":
-                lines.append(PROMPT + text)
-            elif kind == "out":
-                lines.extend(text.rstrip("\n").split("\n") if text else [])
-            else:
-                lines.append("# " + text)
-        return "\n".join(lines)
-
-    def html(self):
-        body = []
-        for kind, text in self.shown():
-            if kind == "send":
-                body.append('<span style="color:#8ae234">%s</span><b>%s</b>\n'
-                            % (html.escape(PROMPT), html.escape(text)))
-            elif kind == "out":
-                if text:
-                    body.append(html.escape(text.rstrip("\n")) + "\n")
-            else:
-                body.append('<span style="color:#999"># %s</span>\n' % html.escape(text))
-        title = "<b>%s</b>" % html.escape(self.title) if self.title else ""
-        return ('%s<pre style="background:#1e1e1e;color:#eee;padding:8px 10px;'
-                'border-radius:6px;margin:4px 0">%s</pre>' % (title, "".join(body).rstrip("\n")))
-
-
 class Session:
-    """``mydocker-lab run --hostname H -ti /bin/sh`` driven by pexpect, on a target.
+    """``mydocker-lab run --hostname H -ti COMMAND`` driven by pexpect, on a target.
 
     Use it as a context manager, or call :meth:`start` and :meth:`exit`/:meth:`close`.
+    ``runtime`` is how to start mydocker-lab there (default ``target.mydocker()``, i.e.
+    ``python -m mydocker_lab``; e.g. ``["mydocker-lab"]`` for the installed command);
+    ``options`` are more ``run`` options. :attr:`child` is the pexpect object, for what
+    this class does not wrap.
     """
 
-    def __init__(self, target=None, hostname="lab", timeout=10, command=("/bin/sh",)):
-        self.target = target or get_target()
+    def __init__(self, target=None, hostname="lab", timeout=10, command=("/bin/sh",),
+                 runtime=None, options=(), dimensions=(24, 200)):
+        self.target = get_target(target)
         self.hostname = hostname
         self.timeout = timeout
         self.command = list(command)
+        self.runtime = list(runtime) if runtime else self.target.mydocker()
+        self.options = list(options)
+        self.dimensions = dimensions
         self.child = None
         self.log = io.StringIO()
-        self.transcript = Transcript()
+        self.transcript = Transcript(prompt=PROMPT)
         self.exitstatus = None
 
     def argv(self):
         """The command line the session runs, on the target."""
-        return self.target.mydocker("--log-level", "error", "run", "--hostname", self.hostname,
-                                    "-e", "PS1=" + PROMPT, "-ti", *self.command)
+        return self.runtime + ["--log-level", "error", "run", "--hostname", self.hostname,
+                               "-e", "PS1=" + PROMPT, *self.options, "-ti", *self.command]
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self):
-        self.child = self.target.spawn(self.argv(), timeout=self.timeout)
+        self.child = self.target.spawn(self.argv(), timeout=self.timeout,
+                                       dimensions=self.dimensions)
         self.child.logfile_read = self.log
         self._expect(PROMPT, "the shell's first prompt")
         # The container's own terminal echoes what we type: turn that off, so that an
         # expect never matches our own typing (pexpect's echo=False covers only our side).
-        self.child.sendline("stty -echo")
+        self.child.send("stty -echo\n")
         self._expect(PROMPT, "the prompt after stty -echo")
         return self
 
@@ -127,10 +91,13 @@ class Session:
 
     def exit(self, code=0):
         """Send ``exit CODE``; wait for the end; return mydocker-lab's exit status."""
+        self.send("exit %d" % code)
+        return self.expect_end()
+
+    def expect_end(self, timeout=None):
+        """Wait until mydocker-lab has ended (the terminal closes); its exit status."""
         import pexpect
-        self.child.sendline("exit %d" % code)
-        self.transcript.add("send", "exit %d" % code)
-        self._expect(pexpect.EOF, "the end of the session")
+        self._expect(pexpect.EOF, "the end of the session", timeout)
         return self.close()
 
     def close(self):
@@ -138,9 +105,9 @@ class Session:
         if self.child is None:
             return self.exitstatus
         if self.child.isalive():
+            import pexpect
             self.child.sendcontrol("d")  # end of input: the shell leaves
             try:
-                import pexpect
                 self.child.expect(pexpect.EOF, timeout=3)
             except pexpect.TIMEOUT:
                 self.child.terminate(force=True)
@@ -149,8 +116,68 @@ class Session:
         return self.exitstatus
 
     # -- talking to the shell -----------------------------------------------------------
+    def send(self, line):
+        """Type one line (and Enter) without waiting for anything."""
+        self._running()
+        self.child.send(line + "\n")  # "\n" on every system: os.linesep is Enter twice on Windows
+        self.transcript.add("send", line)
+
+    def control(self, char):
+        """Type Ctrl-``char`` (``control("c")``: the terminal sends SIGINT to the job)."""
+        self._running()
+        self.child.sendcontrol(char)
+        self.transcript.add("note", "Ctrl-%s" % char.upper())
+
+    def expect(self, text, timeout=None):
+        """Wait for ``text`` (exactly); the output before it. SessionError if it does not
+        come (the session is then over)."""
+        self._expect(text, "the output", timeout)
+        return self._clean(self.child.before)
+
+    def expect_prompt(self, timeout=None, what="the prompt"):
+        """Wait for the next prompt; the output since the last one (recorded)."""
+        self._expect(PROMPT, what, timeout)
+        out = self._clean(self.child.before)
+        self.transcript.add("out", out)
+        return out
+
+    def run(self, command, timeout=None):
+        """Send one command line; wait for the next prompt; return its output."""
+        self.send(command)
+        return self.expect_prompt(timeout, "the prompt after %r" % command)
+
+    def step(self, send, expect, timeout=5):
+        """Send a line, then wait for ``expect`` (exactly); then for the prompt.
+
+        Returns the output up to and including ``expect``. Raises SessionError when
+        ``expect`` does not come (the session is then over).
+        """
+        mark = len(self.log.getvalue())
+        self.send(send)
+        try:
+            self._expect(expect, "%r after %r" % (expect, send), timeout=timeout)
+        except SessionError as err:
+            self.transcript.add("out", self._clean(err.buffer[mark:]))
+            raise
+        seen = self._clean(self.child.before + self.child.after)
+        self._expect(PROMPT, "the prompt after %r" % send)
+        self.transcript.add("out", seen + self._clean(self.child.before))
+        return seen
+
+    def resize(self, rows, cols):
+        """Change the size of our terminal (the runtime forwards it to the container's)."""
+        self._running()
+        self.child.setwinsize(rows, cols)
+
+    # -- inside -----------------------------------------------------------------------------
+    def _running(self):
+        if self.child is None:
+            raise SessionError("the session is not running (start() it first)",
+                               self.log.getvalue())
+
     def _expect(self, pattern, what, timeout=None):
         import pexpect
+        self._running()
         try:
             if pattern is pexpect.EOF:
                 self.child.expect(pexpect.EOF, timeout=timeout or self.timeout)
@@ -183,181 +210,5 @@ class Session:
         self.child = None
 
     @staticmethod
-    def _clean(before, sent):
-        out = before.replace("\r\n", "\n")
-        if out.startswith(sent + "\n"):  # the container's terminal echoes what we type
-            out = out[len(sent) + 1:]
-        return out
-
-    def run(self, command):
-        """Send one command line; wait for the next prompt; return its output."""
-        if self.child is None:
-            raise SessionError("the session is not running (start() it first)")
-        self.child.sendline(command)
-        self._expect(PROMPT, "the prompt after %r" % command)
-        out = self._clean(self.child.before, command)
-        self.transcript.add("send", command)
-        self.transcript.add("out", out)
-        return out
-
-    def step(self, send, expect, timeout=5):
-        """Send a line, then wait for ``expect`` (exactly); then for the prompt.
-
-        Returns the output up to and including ``expect``. Raises SessionError when
-        ``expect`` does not come (the session is then over).
-        """
-        if self.child is None:
-            raise SessionError("the session is not running (start() it first)")
-        mark = len(self.log.getvalue())
-        self.child.sendline(send)
-        self.transcript.add("send", send)
-        try:
-            self._expect(expect, "%r after %r" % (expect, send), timeout=timeout)
-        except SessionError as err:
-            self.transcript.add("out", self._clean(err.buffer[mark:], send))
-            raise
-        seen = self._clean(self.child.before + self.child.after, send)
-        self._expect(PROMPT, "the prompt after %r" % send)
-        rest = self.child.before.replace("\r\n", "\n")
-        self.transcript.add("out", seen + rest)
-        return seen
-
-
-# -- the notebook's demonstrations -------------------------------------------------------------
-def tour(target=None):
-    """The whole lesson in one session: ps -ef, echo $$, hostname, hostname other, exit 3."""
-    target = target or get_target()
-    mine = HostValues.read(target)  # the host's name is shown as <the host's name>
-    host_before = target.run(["hostname"], check=True).stdout.strip()
-    session = Session(target, hostname="lab")
-    with session:
-        session.run("ps -ef")
-        session.run("echo $$")
-        session.run("hostname")
-        session.run("hostname other")
-        session.run("hostname")
-        host_after = target.run(["hostname"], check=True).stdout.strip()
-        status = session.exit(3)
-    session.transcript.title = "inside: mydocker-lab run --hostname lab -ti /bin/sh"
-    host = mine.label("host$ hostname\n%s\n    (inside, the shell runs `hostname other`)\n"
-                      "host$ hostname\n%s" % (host_before, host_after))
-    return Stack(
-        SideBySide(host, session.transcript.text(), "host", "container (through pexpect)"),
-        Verdict(status == 3, "exit 3 in the container → mydocker-lab's exit status %s "
-                "(pexpect's exitstatus, read after close())" % status),
-        Verdict(host_before == host_after != "other",
-                "the host's hostname did not change while the container renamed itself"))
-
-
-# -- the explorer ------------------------------------------------------------------------------
-SUGGESTIONS = ["ps -ef", "echo $$", "hostname", "hostname other", "cat /proc/1/cmdline",
-               "ls /proc", "ip link", "id", "tty", "sleep 1 & ps -o pid,ppid,args",
-               "kill -TERM 1; echo still here"]
-
-
-class Explorer:
-    """A live shell in a container, one command at a time; started on the first command."""
-
-    def __init__(self, target=None, hostname="lab"):
-        self.target = target or get_target()
-        self.hostname = hostname
-        self.session = None
-        self.ended = []  # transcripts of sessions that ended
-
-    def send(self, command):
-        """Run ``command`` in the live shell (starting one if needed); the transcript so far."""
-        command = command.strip()
-        if not command:
-            return self.view()
-        if self.session is None or not self.session.alive:
-            self.session = Session(self.target, self.hostname).start()
-        try:
-            if command.split()[0] == "exit":
-                self.session.child.sendline(command)
-                self.session.transcript.add("send", command)
-                self.session._expect(__import__("pexpect").EOF, "the end of the session")
-                self.session.close()
-            else:
-                self.session.run(command)
-        except SessionError as err:
-            self.session.transcript.add("note", str(err).splitlines()[0])
-        if self.session.child is None:
-            self.ended.append(self.session.transcript)
-            self.session = None
-        return self.view()
-
-    def view(self):
-        parts = list(self.ended)
-        if self.session is not None:
-            parts.append(self.session.transcript)
-        if not parts:
-            return Pre("(no session yet: type a command and press Run)")
-        return Stack(*parts)
-
-    def close(self):
-        """End the live session, if any (nothing stays behind on the target)."""
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-        return Pre("explorer closed: no container left running")
-
-
-def explorer(target=None):
-    """An ipywidgets explorer: type a command, run it in a live container shell."""
-    from ipywidgets import Combobox, interactive
-    shell = Explorer(target)
-    widget = interactive(shell.send, {"manual": True, "manual_name": "Run in the container"},
-                         command=Combobox(value="ps -ef", options=SUGGESTIONS,
-                                          description="command", ensure_option=False))
-    widget.shell = shell
-    return widget
-
-
-# -- exercise: hostname isolation --------------------------------------------------------------
-def check_hostname_isolation(steps, target=None):
-    """Exercise: (send, expect) pairs that make the container report hostname isolation.
-
-    The checker plays the steps in a fresh ``mydocker-lab run --hostname lab -ti /bin/sh``
-    on the target (each ``expect`` must appear after its ``send``), then asks the
-    container and the host for their hostnames.
-    """
-    if isinstance(steps, (list, tuple)) and not steps:
-        return Verdict(False, "no steps yet",
-                       hint='add (send, expect) pairs, e.g. ("hostname", "lab")')
-    if not isinstance(steps, (list, tuple)) or not all(
-            isinstance(s, (list, tuple)) and len(s) == 2 and all(isinstance(x, str) for x in s)
-            for s in steps):
-        return Verdict(False, "steps must be a list of (send, expect) pairs of strings",
-                       hint='e.g. [("hostname", "lab")]: send a line, expect some text back')
-    target = target or get_target()
-    host_before = target.run(["hostname"], check=True).stdout.strip()
-    session = Session(target, hostname="lab")
-    session.start()
-    try:
-        for i, (send, expect) in enumerate(steps, 1):
-            try:
-                session.step(send, expect, timeout=2)
-            except SessionError:
-                printed = session.transcript.entries[-1][1].replace(PROMPT, "").strip()
-                hint = ("%r prints nothing: add a step that asks the container for its name"
-                        % send if not printed else
-                        "it printed %r; expect_exact wants text that really comes" % printed)
-                return Verdict(False, "step %d: %r never came after %r" % (i, expect, send),
-                               details=session.transcript.text(), hint=hint)
-        inside = session.run("hostname").strip()
-        host_after = target.run(["hostname"], check=True).stdout.strip()
-    finally:
-        session.close()
-    details = session.transcript.text()
-    if inside == "lab":
-        return Verdict(False, "the container's hostname is still 'lab'", details=details,
-                       hint="change it inside (hostname NEW), then expect NEW from hostname")
-    if host_after != host_before:
-        return Verdict(False, "the host's hostname changed: that is not isolation",
-                       details=details, hint="mydocker-lab must run with CLONE_NEWUTS")
-    if not any(inside in expect for _send, expect in steps):
-        return Verdict(False, "you renamed the container to %r but never checked it" % inside,
-                       details=details,
-                       hint="add a step that asks for the hostname and expects %r" % inside)
-    return Verdict(True, "the container renamed itself to %r; the host kept its name" % inside,
-                   details=details)
+    def _clean(text):
+        return text.replace("\r\n", "\n")

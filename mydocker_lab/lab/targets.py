@@ -61,40 +61,72 @@ class Target:
         return self.run(self.mydocker("run", *options, *command), timeout=timeout,
                         input=input)
 
-    def probe(self, name, *args, timeout=60):
-        """Run ``python -m mydocker_lab.lab.probes NAME ARGS...`` there; its JSON result."""
-        proc = self.run([self.python, "-m", "mydocker_lab.lab.probes", name]
-                        + [str(a) for a in args], timeout=timeout)
+    def probe(self, name, *args, timeout=60, container=None):
+        """Run the probe NAME (``python -m mydocker_lab.lab.probes NAME ARGS...``) there;
+        its JSON result. With ``container`` (a list of ``mydocker-lab run`` options, maybe
+        empty) the probe runs inside a new container instead, as its command."""
+        argv = [self.python, "-m", "mydocker_lab.lab.probes", name] + [str(a) for a in args]
+        if container is None:
+            proc = self.run(argv, timeout=timeout)
+        else:
+            proc = self.run_container(argv, *container, timeout=timeout)
         if proc.returncode != 0:
-            raise TargetError("probe %s failed on %s (exit %d):\n%s" % (
-                name, self.name, proc.returncode, (proc.stderr or proc.stdout).strip()))
+            raise TargetError("probe %s failed%s on %s (exit %d):\n%s" % (
+                name, " in a container" if container is not None else "", self.name,
+                proc.returncode, (proc.stderr or proc.stdout).strip()))
         return json.loads(proc.stdout)
 
     def spawn(self, argv, timeout=30, **kwargs):
-        """A pexpect session of ``argv`` there, with the settings that make it reliable."""
-        import pexpect
+        """A pexpect session of ``argv`` there, on a new pseudo terminal, with the settings
+        that make it reliable (``echo=False``, a wide window, text in and out)."""
+        return self.spawn_on_pty(self.argv(list(argv)), timeout, **kwargs)
+
+    @staticmethod
+    def spawn_on_pty(argv, timeout, **kwargs):
+        """``pexpect.spawn`` of ``argv`` (run here) with those settings."""
         options = dict(encoding="utf-8", echo=False, dimensions=(24, 200), timeout=timeout,
                        codec_errors="replace")
         options.update(kwargs)
-        full = self.argv(list(argv))
-        return pexpect.spawn(full[0], full[1:], **options)
+        return pty_spawn()(argv[0], argv[1:], **options)
 
     def __repr__(self):
         return "<%s %s>" % (type(self).__name__, self.name)
 
 
+def pty_spawn():
+    """pexpect's ``spawn`` (a process on a new pseudo terminal), imported on first use.
+
+    pexpect has it where the system has pseudo terminals (Linux, macOS); on Windows it has
+    none, and this says so in one line (the ssh targets drive the VM through pipes there)."""
+    import pexpect
+    spawn = getattr(pexpect, "spawn", None)
+    if spawn is None:
+        raise TargetError("pexpect cannot start a pseudo terminal on this system (%s): run "
+                          "the Linux steps on the VM (MYDOCKER_LAB_TARGET=vagrant)" % sys.platform)
+    return spawn
+
+
 class LocalTarget(Target):
-    """This machine: root if we are root, else rootless (a user namespace)."""
+    """This machine, when it runs Linux: root if we are root, else rootless (a user
+    namespace)."""
 
     name = "local"
 
     def __init__(self, python=None):
+        if not sys.platform.startswith("linux"):
+            raise TargetError("this computer runs %s, not Linux: the notebooks' Linux steps "
+                              "need a Linux target, e.g. the course VM (vagrant up, then "
+                              "MYDOCKER_LAB_TARGET=vagrant)" % _SYSTEMS.get(sys.platform,
+                                                                              sys.platform))
         self.python = python or sys.executable
         self.root = os.geteuid() == 0
 
     def argv(self, argv):
         return list(argv)
 
+
+#: Friendly names of the systems sys.platform names.
+_SYSTEMS = {"darwin": "macOS", "win32": "Windows", "cygwin": "Windows (Cygwin)"}
 
 _TARGETS = {"local": LocalTarget}
 
@@ -107,9 +139,17 @@ def register(name, factory):
 _current = None
 
 
-def get_target(spec=None):
-    """The target named by ``spec`` or ``$MYDOCKER_LAB_TARGET`` (default ``local``); cached."""
+def get_target(target=None):
+    """The target to use: ``target`` itself when it is one (a :class:`Target`); else the one
+    it names (``local``, ``vagrant``, ``ssh://user@host:port``); else, for None, the one
+    ``$MYDOCKER_LAB_TARGET`` names (default ``local``), made once and kept.
+
+    Every helper takes ``target=None`` and passes it here, so a notebook can leave it out.
+    """
     global _current
+    if isinstance(target, Target):
+        return target
+    spec = target
     if spec is None and _current is not None:
         return _current
     spec = spec or os.environ.get("MYDOCKER_LAB_TARGET", "local")

@@ -17,7 +17,7 @@ see.
 """
 from ipywidgets import Button, HBox, Layout, Output, Text, VBox
 
-from .display import _Rich as Rich, Verdict
+from .display import Rich, Verdict
 
 #: CSS classes the browser tests find an explorer and its result by.
 EXPLORER_CLASS = "mydocker-lab-explorer"

@@ -1,6 +1,9 @@
 """One source per lesson: the student's notebook is made from the solution notebook."""
+import os
+
 import pytest
 
+from mydocker_lab.lab import course
 from mydocker_lab.lab.course import (MARKDOWN_STUB, CourseError, strip_solution,
                                      student_version)
 
@@ -57,3 +60,34 @@ def test_student_version():
         "## Exercise", "X = None  # ← yours\ncheck(X)", "Why?\n" + MARKDOWN_STUB]
     assert student["cells"][1]["outputs"] == [] and student["cells"][1]["execution_count"] is None
     assert source["cells"][1]["execution_count"] == 7  # the source itself is left alone
+
+
+def _lesson_sources():
+    import glob
+    import nbformat
+    from support import ROOT
+    paths = sorted(glob.glob(os.path.join(str(ROOT), "notebooks", "solutions", "*.ipynb")))
+    return [p for p in paths if course.is_lesson_source(nbformat.read(p, as_version=4))]
+
+
+@pytest.mark.parametrize("source", _lesson_sources(), ids=os.path.basename)
+def test_the_student_notebook_is_made_from_its_source(source):
+    """notebooks/NN is scripts/execute-notebooks' work, never edited by hand: its cells are
+    those student_version() makes from notebooks/solutions/NN."""
+    import nbformat
+    student = os.path.join(os.path.dirname(os.path.dirname(source)), os.path.basename(source))
+    made = course.student_version(nbformat.read(source, as_version=4))
+    stored = nbformat.read(student, as_version=4)
+
+    def shape(nb):
+        return [(c["cell_type"], "".join(c["source"]), c.get("metadata", {}).get("tags", []))
+                for c in nb["cells"]]
+    assert shape(stored) == shape(made), "run scripts/execute-notebooks %s" % student
+
+
+def test_a_lesson_source_is_marked_in_its_metadata():
+    assert course.is_lesson_source({"metadata": {"mydocker_lab": {"lesson_source": True}}})
+    assert not course.is_lesson_source({"metadata": {}})
+    made = course.student_version({"metadata": {"mydocker_lab": {"lesson_source": True}},
+                                   "cells": []})
+    assert not course.is_lesson_source(made)

@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from support import MYDOCKER, container_pid, log_lines, mydocker
+from support import MYDOCKER, STARTED, Holds, cgroups_of, container_pid, log_lines, mydocker, \
+    start, wait_for
 
 from mydocker_lab import cgroups
 
@@ -23,21 +24,12 @@ ALLOCATE = [sys.executable, "-S", "-c",
             "import sys; b = b'x' * (int(sys.argv[1]) << 20); print('allocated', len(b) >> 20)"]
 
 
-def our_cgroups():
-    """Every directory named mydocker-lab under /sys/fs/cgroup that holds a container's cgroup."""
-    found = []
-    for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-        if os.path.basename(top) == cgroups.PARENT:
-            found += [os.path.join(top, d) for d in dirs]
-            dirs[:] = []
-    return found
-
-
 @pytest.fixture
 def no_cgroup_left():
-    before = our_cgroups()
+    """Fails the test if a run it started left its cgroup (runs of others are not ours)."""
+    first = len(STARTED)
     yield
-    assert our_cgroups() == before
+    assert cgroups_of(STARTED[first:]) == []
 
 
 def cgroup_line(stderr):
@@ -81,9 +73,8 @@ def test_the_command_runs_in_its_cgroup_from_the_start(no_cgroup_left):
 
 def test_the_limit_is_in_place_while_it_runs_and_the_cgroup_goes_after_sigkill(
         no_cgroup_left):
-    parent = subprocess.Popen(MYDOCKER + ["run", "-m", "64m", "sleep", "30"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+    parent = start("run", "-m", "64m", "sleep", "30", stdin=subprocess.DEVNULL,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         pid = container_pid(parent.pid, "sleep")
         path = _memory_cgroup_dir(pid)
@@ -137,10 +128,6 @@ def test_the_books_flag_names_work_too(no_cgroup_left):
     assert "cpuset.cpus=0" in msg and "cpuset.mems=" in msg, msg
 
 
-def test_cpu_shares_to_weight_is_runcs_mapping():
-    assert [cgroups.shares_to_weight(s) for s in (2, 512, 1024, 262144)] == [1, 20, 39, 10000]
-
-
 # -- bad values ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flags, words", [
@@ -151,6 +138,11 @@ def test_cpu_shares_to_weight_is_runcs_mapping():
     (["--cpus", "0"], "the range is 0.01"),
     (["--cpus", "nan"], "the range is 0.01"),
     (["--cpu-shares", "many"], "want a whole number"),
+    # bug 8: each of these was a traceback (OverflowError, ValueError) or took minutes
+    (["--cpus", "inf"], "the range is 0.01"),
+    (["--cpus", "1e999"], "the range is 0.01"),
+    (["--cpuset-cpus", "²"], "want CPU numbers"),
+    (["--cpuset-cpus", "0-2000000000"], "want CPU numbers"),
 ])
 def test_a_limit_that_cannot_be_applied_is_one_line_and_125(flags, words, no_cgroup_left):
     proc = mydocker("run", *flags, "true")
@@ -222,17 +214,138 @@ def test_a_command_larger_than_the_pipe_buffer():
 
 
 def test_init_argv_no_longer_carries_the_command():
-    from mydocker_lab.container import process
+    from mydocker_lab.container import process, protocol
     argv = process.init_argv("box", False, "info", "json")
     assert argv[-1] == "json" and "--" not in argv
-    assert process.decode_command(process.encode_command(["a b", ""])) == ["a b", ""]
-    assert process.decode_command(b"cut sho") is None
+    assert protocol.decode_command(protocol.encode_command(["a b", ""])) == ["a b", ""]
+    assert protocol.decode_command(b"cut sho") is None
 
 
 def test_init_alone_refuses_to_start():
     proc = mydocker("init", "--hostname", "x")  # no pipe on fd 5: not started by run
     assert proc.returncode == 125
     assert b"init is internal" in proc.stderr
+
+
+# -- what a SIGKILLed or interrupted run leaves (bug 3) -----------------------------------------
+
+def test_sigterm_while_the_cgroup_is_made_leaves_nothing(tmp_path, no_cgroup_left):
+    """SIGTERM right after the cgroup exists: held, then the run ends cleanly with 143 (its
+    default action used to kill mydocker-lab before it removed the cgroup: 9 of 10 times)."""
+    holds = Holds(tmp_path, "cgroup")
+    proc = start("run", "-m", "64m", "true", env=holds.env(), stdin=subprocess.DEVNULL,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        holds.reached("cgroup")
+        assert len(cgroups_of(STARTED[-1:])) == 1  # it is there now...
+        proc.send_signal(signal.SIGTERM)
+        holds.release("cgroup")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        holds.close()
+    assert proc.returncode == 143, err
+    assert out == b"" and b"Traceback" not in err
+    assert "SIGTERM before the command ran" in log_lines(err)[-1]["msg"]
+    # ...and gone (no_cgroup_left)
+
+
+def test_the_next_run_sweeps_a_sigkilled_runs_cgroup(no_cgroup_left):
+    proc = start("run", "-m", "64m", "sleep", "30", stdin=subprocess.DEVNULL,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid1 = container_pid(proc.pid, "sleep")
+        pidfd = os.pidfd_open(pid1)
+        left = [p for p in _cgroups_named_in(pid1)]
+    finally:
+        proc.kill()  # SIGKILL: mydocker-lab cannot remove anything now
+        proc.wait()
+    _exited(pidfd)  # its watcher killed the container...
+    assert [os.path.isdir(p) for p in left] == [True] * len(left) and left  # ...the cgroup stays
+    swept = mydocker("--log-level", "debug", "run", "-m", "64m", "true")
+    assert swept.returncode == 0, swept.stderr
+    assert [p for p in left if os.path.isdir(p)] == []
+    assert any(e["msg"].startswith("swept cgroup %s/" % cgroups.PARENT) and
+               ("pid %d)" % proc.pid) in e["msg"] for e in log_lines(swept.stderr))
+
+
+def _cgroups_named_in(pid):
+    """The cgroup directories ``pid`` is in, below a mydocker-lab/ parent."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        entries = [line.rstrip("\n").split(":", 2) for line in f]
+    found = []
+    for _, names, path in entries:
+        if "/%s/" % cgroups.PARENT in path:
+            for top, dirs, _files in os.walk("/sys/fs/cgroup"):
+                if top.endswith(path):
+                    found.append(top)
+                    break
+    return found
+
+
+def _exited(pidfd, timeout=15):
+    import select
+    try:
+        assert select.select([pidfd], [], [], timeout)[0], "the container still runs"
+    finally:
+        os.close(pidfd)
+
+
+@pytest.fixture
+def memory_parent():
+    """Where runs put their memory cgroups (made if needed; left as the runs leave it)."""
+    parent = cgroups.find_hierarchies()["memory"].parent()
+    os.makedirs(parent, exist_ok=True)
+    return parent
+
+
+def _owned(parent, tag):
+    path = os.path.join(parent, "%s.owner-%s" % (os.urandom(6).hex(), tag))
+    os.mkdir(path)
+    return path
+
+
+def test_the_sweep_spares_what_is_in_use_or_not_its_to_judge(memory_parent):
+    """Removed: empty, owner gone. Kept: owner alive; a process inside; another PID
+    namespace's owner; no owner in the name."""
+    ns = os.stat("/proc/self/ns/pid").st_ino
+    dead = subprocess.Popen(["true"])
+    dead_tag = cgroups.owner_tag(dead.pid)  # while it lives...
+    dead.wait()                             # ...and gone for good (pid + start time)
+    busy_holder = subprocess.Popen(["sleep", "30"])
+    paths = {
+        "gone": _owned(memory_parent, dead_tag),
+        "alive": _owned(memory_parent, cgroups.owner_tag()),  # this test process
+        "busy": _owned(memory_parent, dead_tag),
+        "other namespace": _owned(memory_parent, "%d-%d-%d" % (dead.pid, 1, ns + 1)),
+        "no owner": os.path.join(memory_parent, "not-ours-%s" % os.urandom(4).hex()),
+    }
+    os.mkdir(paths["no owner"])
+    try:
+        with open(os.path.join(paths["busy"], "cgroup.procs"), "w") as f:
+            f.write(str(busy_holder.pid))
+        proc = mydocker("run", "-m", "64m", "true")
+        assert proc.returncode == 0, proc.stderr
+        assert {k: os.path.isdir(p) for k, p in paths.items()} == {
+            "gone": False, "alive": True, "busy": True, "other namespace": True,
+            "no owner": True}
+    finally:
+        busy_holder.kill()
+        busy_holder.wait()
+        for path in paths.values():
+            _rmdir(path)
+
+
+def _rmdir(path):
+    """rmdir once the cgroup is empty (a killed process leaves it a moment after SIGKILL)."""
+    def removed():
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
+    wait_for(removed, "%s to be removable" % path)
 
 
 def test_plain_run_does_not_import_cgroups():

@@ -41,6 +41,7 @@ def test_usage_errors_are_one_line_and_125(args, message):
 
 @pytest.mark.parametrize("args, message", [
     (["run", "--hostname", "x" * 65, "true"], "invalid hostname"),
+    (["run", "--hostname", "é" * 33, "true"], "invalid hostname"),  # 66 bytes
     (["run", "-e", "=v", "true"], "invalid environment variable"),
 ])
 def test_bad_values_are_one_log_line_and_125(args, message):
@@ -73,7 +74,8 @@ def test_run_path_imports_only_the_runtime():
     assert "mydocker_lab.relay" in modules  # it did run, with -t
     assert not {m for m in modules if m.startswith("mydocker_lab.lab")}
     assert not modules & {"IPython", "ipywidgets", "pexpect", "mydocker_lab.cgroups"}
-    assert not (modules - startup) & {"re", "json", "enum", "argparse", "signal", "subprocess"}
+    assert not (modules - startup) & {"re", "json", "enum", "argparse", "signal", "subprocess",
+                                      "ctypes"}  # linux.py binds libc through _ctypes
 
 
 def test_without_privilege_is_one_clear_line_and_125():
@@ -104,3 +106,57 @@ def test_help_into_a_closed_pipe_is_quiet(unbuffered):
     assert proc.wait(10) == 141
     assert proc.stderr.read() == b""
     proc.stderr.close()
+
+
+def test_help_tells_what_signals_do():
+    text = mydocker("run", "--help").stdout.decode()
+    assert "Signals:" in text and "cancel the run" in text and "128+N" in text
+    assert "passed on to" in text and "killed with it" in text
+    assert "--tty=false" in text and "-e=KEY=V" in text
+
+
+def test_help_into_a_closed_stdout_is_no_traceback():
+    """Bug 5: with fd 1 closed, Python's sys.stdout is None: `run --help >&-` raised
+    AttributeError. Now fd 1 is /dev/null from the first line on."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["run", "--help"], ["--version"], ["run", "--bogus"]):
+        proc = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m",
+                               "mydocker_lab"] + args, capture_output=True, timeout=30,
+                              env=env)
+        assert b"Traceback" not in proc.stderr, proc.stderr
+        assert proc.returncode == (125 if "--bogus" in args else 0)
+
+
+INIT_BY_HAND = r'''
+mount --make-rshared /
+dir=$1; shift
+printf 'hostname\0' > "$dir/command"
+before=$(hostname)
+"$@" 5< "$dir/command"; echo "status $?"
+echo "hostname $(hostname) (was $before)"
+findmnt -n -o PROPAGATION /
+'''
+
+
+@pytest.mark.parametrize("how", ["plain", "pid-1"])
+def test_init_by_hand_changes_nothing(how, tmp_path):
+    """Bug 11: `mydocker-lab init --hostname pwned 5<f`, typed by hand, renamed the host and
+    made its / private. init now refuses unless it is PID 1 of a new PID namespace in UTS
+    and mount namespaces of its own. (Tried in a throw-away UTS and mount namespace: a
+    regression would rename only that.)"""
+    import subprocess
+    import sys
+    init = [sys.executable, "-m", "mydocker_lab", "init", "--hostname", "pwned"]
+    if how == "pid-1":  # PID 1 of a new PID namespace, but the caller's UTS and mounts
+        init = ["unshare", "--pid", "--fork"] + init
+    proc = subprocess.run(["unshare", "--uts", "--mount", "sh", "-c", INIT_BY_HAND, "sh",
+                           str(tmp_path)] + init, capture_output=True, text=True, timeout=30,
+                          stdin=subprocess.DEVNULL)
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "status 125", (proc.stdout, proc.stderr)
+    assert lines[1].split()[1] != "pwned"
+    assert lines[2] == "shared"
+    assert proc.stderr == "mydocker-lab: init is internal: it is started by 'mydocker-lab run'\n"

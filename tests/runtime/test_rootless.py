@@ -71,3 +71,25 @@ def test_no_user_namespaces_is_one_clear_line_and_125():
     assert len(lines) == 1 and lines[0]["level"] == "error"
     assert "user namespaces are disabled" in lines[0]["msg"]
     assert "sudo" in lines[0]["msg"]
+
+
+def test_rootless_container_dies_with_a_sigkilled_runtime(user_install):
+    """The watcher runs as the user too: its SIGKILL reaches the container's PID 1, which is
+    root only inside the user namespace it owns."""
+    import select
+    import signal
+    from support import container_pid
+    proc = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                             user_install, "-m", "mydocker_lab", "--log-level", "error", "run",
+                             "sleep", "77777"], cwd="/", env={"PATH": os.environ["PATH"]},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        pidfd = os.pidfd_open(container_pid(proc.pid, "sleep"))
+    finally:
+        proc.kill()
+        proc.wait()
+    try:
+        assert select.select([pidfd], [], [], 15)[0], "the rootless container still runs"
+    finally:
+        os.close(pidfd)

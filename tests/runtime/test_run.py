@@ -138,24 +138,17 @@ def test_killed_from_the_host_is_128_plus_signal():
 
 def test_sigterm_is_forwarded_to_pid_1():
     script = 'trap "echo got TERM; exit 143" TERM; echo ready; while :; do sleep 0.05; done'
-    with subprocess.Popen(MYDOCKER + ["run", "sh", "-c", script], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL) as parent:
+    parent = support.start("run", "sh", "-c", script, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
         assert parent.stdout.readline() == b"ready\n"
         parent.send_signal(signal.SIGTERM)
-        assert parent.wait(10) == 143
-        assert parent.stdout.read() == b"got TERM\n"
-
-
-def test_pid_1_without_handler_ignores_forwarded_sigterm():
-    # The kernel's rule: a PID namespace's init gets only the signals it has a handler
-    # for (SIGKILL/SIGSTOP from an ancestor namespace excepted). `sleep` has none.
-    with subprocess.Popen(MYDOCKER + ["run", "sleep", "30"], stderr=subprocess.DEVNULL) as parent:
-        child = container_pid(parent.pid, "sleep")
-        parent.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        assert parent.poll() is None and os.path.exists("/proc/%d" % child)
-        os.kill(child, signal.SIGKILL)
-        assert parent.wait(10) == 137
+        out, _ = parent.communicate(timeout=30)
+    finally:
+        if parent.poll() is None:  # never wait for ever for a container that did not end
+            parent.kill()
+            parent.communicate()
+    assert (parent.returncode, out) == (143, b"got TERM\n")
 
 
 def test_container_dies_with_a_sigkilled_parent():
@@ -190,23 +183,55 @@ def test_hostname_of_container_does_not_change_the_hosts(host_unchanged):
 def test_tty_exit_status_survives_sigchld_and_hangup_together():
     """PID 1's end can arrive twice in one poll(): SIGCHLD and the pty's hang-up. Make that
     certain: freeze mydocker-lab (SIGSTOP) while its container ends, then let it go on."""
-    def state(pid):
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-
-    def wait_for(pid, wanted):
-        deadline = time.monotonic() + 10
-        while state(pid) != wanted:
-            assert time.monotonic() < deadline, "pid %d never reached state %s" % (pid, wanted)
-            time.sleep(0.01)
+    def wait_for_state(pid, wanted):
+        support.wait_for(lambda: support.state(pid) == wanted,
+                         "pid %d to reach state %s" % (pid, wanted))
 
     with subprocess.Popen(MYDOCKER + ["--log-level", "error", "run", "-t", "sh", "-c",
                                       "sleep 0.3; exit 3"], stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         pid1 = container_pid(proc.pid, "sh")
         os.kill(proc.pid, signal.SIGSTOP)
-        wait_for(proc.pid, "T")
-        wait_for(pid1, "Z")  # the container has ended; mydocker-lab has not noticed yet
+        wait_for_state(proc.pid, "T")
+        wait_for_state(pid1, "Z")  # the container has ended; mydocker-lab has not noticed yet
         os.kill(proc.pid, signal.SIGCONT)
         out, err = proc.communicate(timeout=30)
     assert (proc.returncode, err, out) == (3, b"", b"")
+
+
+# -- standard descriptors that are closed (bug 5) --------------------------------------------
+
+#: What the container's PID 1 (sh) has as 0, 1, 2: (fd, file, access mode 0/1/2).
+PID1_FDS = ("import os, sys; open(sys.argv[1], 'w').write(repr([(fd, os.readlink("
+            "'/proc/1/fd/%d' % fd), int(open('/proc/1/fdinfo/%d' % fd).read().split()[3], 8)"
+            " & 3) for fd in (0, 1, 2)]))")
+
+
+@pytest.mark.parametrize("closing, closed", [(">&-", [1]), ("2>&-", [2]),
+                                             ("<&- >&- 2>&-", [0, 1, 2])])
+def test_a_closed_stdio_is_dev_null_and_the_status_survives(closing, closed, tmp_path):
+    """`mydocker-lab run sh -c 'exit 3' >&-` exits 3, not 1 with a traceback. The container
+    gets /dev/null in place of what is closed: 0 readable, 1 and 2 writable (as docker's
+    containers always start with all three open); never 1 a read-only /dev/null."""
+    report = tmp_path / "fds"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as a user's
+    proc = subprocess.run(["sh", "-c", 'exec "$@" ' + closing, "sh"] + MYDOCKER + [
+        "--log-level", "error", "run", "-e", "REPORT=%s" % report, "sh", "-c",
+        'python3 -S -c "$0" "$REPORT"; exit 3', PID1_FDS],
+        capture_output=True, timeout=30, stdin=subprocess.DEVNULL, env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    fds = {fd: (path, mode) for fd, path, mode in eval(report.read_text())}
+    assert fds[0] == ("/dev/null", os.O_RDONLY)
+    for fd in (1, 2):
+        if fd in closed:
+            assert fds[fd] == ("/dev/null", os.O_WRONLY), fds
+        else:
+            assert fds[fd][1] == os.O_WRONLY and fds[fd][0] != "/dev/null", fds
+
+
+def test_a_hostname_is_bytes():
+    """Bug 8: `--hostname $'\\xff'` raised UnicodeEncodeError. sethostname(2) takes bytes; so do we."""
+    proc = mydocker("--log-level", "error", "run", "--hostname", os.fsdecode(b"\xff-box"),
+                    "cat", "/proc/sys/kernel/hostname")
+    assert (proc.returncode, proc.stdout) == (0, b"\xff-box\n"), proc.stderr

@@ -29,7 +29,8 @@ from . import source, work
 from .display import PieceVerdict, Progress
 from .pieces import NUMBERS, PIECES, piece
 from .source import SourceError
-from ..display import Verdict
+from ..display import Rich, Verdict
+from ..targets import get_target
 
 __all__ = ["setup", "write_piece", "take_reference", "check", "progress", "final_check",
            "piece_code", "reference_code", "work_file", "PIECES"]
@@ -37,27 +38,18 @@ __all__ = ["setup", "write_piece", "take_reference", "check", "progress", "final
 work_file = work.work_file
 
 
-def _target(target):
-    if target is None:
-        from ..targets import get_target
-        target = get_target()
-    return target
-
-
-class Notice:
+class Notice(Rich):
     """One line about the work file (HTML and text)."""
 
     def __init__(self, text):
         self.body = text
 
-    def _repr_html_(self):
-        import html
-        return '<div class="mathjax_ignore">%s</div>' % html.escape(self.body)
-
-    def __repr__(self):
+    def text(self):
         return self.body
 
-    __str__ = __repr__
+    def html(self):
+        import html
+        return html.escape(self.body)
 
 
 def setup(path=None):
@@ -159,7 +151,7 @@ def check(number, target=None, path=None):
         isolated = source.isolate(text, p.number, shown)
     except SourceError as err:
         return PieceVerdict(p.number, "error", str(err))
-    verdict = _run_check(p.number, isolated, _target(target), shown, yours)
+    verdict = _run_check(p.number, isolated, get_target(target), shown, yours)
     if not_yet and verdict.state in ("pass", "fail"):
         verdict.message += " (%s: still the reference's)" % ", ".join(not_yet)
     return verdict
@@ -223,7 +215,7 @@ def final_check(target=None, path=None):
             shown, "s" if len(not_yours) > 1 else "", ", ".join(not_yours)),
             "write %s, then run the final check again" % "; ".join(
                 "%s (notebook %s)" % (PIECES[n].signature, n) for n in not_yours))
-    target = _target(target)
+    target = get_target(target)
     unchecked = []
     for number in NUMBERS:
         if number == "05":

@@ -5,7 +5,7 @@ with nothing in them that changes from run to run.
 """
 import html
 
-from ..display import Verdict
+from ..display import Rich, Verdict, pre
 from .pieces import NUMBERS, piece
 
 #: state -> (symbol, colour)
@@ -39,15 +39,14 @@ class PieceVerdict(Verdict):
         color = STYLE[self.state][1]
         body = '<b style="color:%s">%s</b>' % (color, html.escape(self.headline()))
         if self.details:
-            body += ('<pre style="margin:4px 0;white-space:pre-wrap">%s</pre>'
-                     % html.escape(str(self.details)))
+            body += pre(html.escape(str(self.details)))
         if self.hint and self.state != "pass":
             body += '<div><i>hint:</i> %s</div>' % html.escape(self.hint)
-        return ('<div class="mathjax_ignore" style="border-left:4px solid %s;padding:4px 10px">'
-                '%s</div>' % (color, body))
+        return ('<div style="border-left:4px solid %s;padding:4px 10px">%s</div>'
+                % (color, body))
 
 
-class Progress:
+class Progress(Rich):
     """One row per piece: yours and passing, yours and failing (with the hint), or still the
     reference's. Built by ``myrun.progress()``."""
 
@@ -108,13 +107,5 @@ class Progress:
                         '<td style="text-align:left;color:%s">%s</td></tr>' % (
                             number, color, symbol, html.escape(p.signature),
                             html.escape(p.title), color, cell))
-        return ('<div class="mathjax_ignore"><b>%s</b><table><tr>%s</tr>%s</table></div>'
+        return ('<b>%s</b><table><tr>%s</tr>%s</table>'
                 % (html.escape(self.summary()), head, "".join(body)))
-
-    def _repr_html_(self):
-        return self.html()
-
-    def __repr__(self):
-        return self.text()
-
-    __str__ = __repr__

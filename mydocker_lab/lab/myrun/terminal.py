@@ -90,9 +90,7 @@ def drive(target, source, shown="myrun.py", suspect=None, timeout=None):
     terminal's last lines; the file under its name ``shown``). ``suspect``: the one function
     of piece 05 that is the student's in ``source`` ("take_terminal" or "relay"), which the
     hints then name."""
-    # Over ssh (remote.py's targets: they have a destination) myrun's terminal is the remote
-    # pty, not ours: whether it was given back as it was is seen only on this machine.
-    local = not hasattr(target, "destination")
+    local = not hasattr(target, "destination")  # remote.py's targets have a destination
     timeout = timeout or (15 if local else 90)
     path = put_file(target, source)
     hostname = _hostname(target)
@@ -103,8 +101,9 @@ def drive(target, source, shown="myrun.py", suspect=None, timeout=None):
     try:
         driver = _Driver(target, ["env", "PS1=" + PROMPT, target.python, "-m",
                                   "mydocker_lab.lab.myrun.sandbox", "--report", report, "--",
+                                  "sh", "-c", AFTER_MYRUN, "sh",
                                   target.python, path, "run", "-ti", "/bin/sh"], timeout)
-        _scenario(driver, local)
+        _scenario(driver)
         renamed = target.run(["cat", report]).stdout.strip()
         if renamed and renamed != hostname:
             raise Step("hostname", "`hostname other` in the container renamed the host (the "
@@ -126,7 +125,14 @@ def _hostname(target):
     return target.run(["cat", "/proc/sys/kernel/hostname"], check=True).stdout.strip()
 
 
-def _scenario(d, local):
+#: myrun runs under this sh, on the terminal the check drives (here, or the remote pty over
+#: ssh): once myrun has ended, stty says on that same terminal whether myrun gave it back in
+#: canonical mode -- raw mode shows as "-icanon" -- and sh exits with myrun's status.
+AFTER_MYRUN = ('"$@"; status=$?; case $(stty -a) in *-icanon*) echo "terminal: raw";; '
+               '*) echo "terminal: as it was";; esac; exit $status')
+
+
+def _scenario(d):
     relay_hint = ("relay() copies what the container writes (the pty's master) to your "
                   "stdout, and what you type to the master")
     d.expect_prompt("before the shell's first prompt", "prompt", relay_hint,
@@ -157,18 +163,13 @@ def _scenario(d, local):
                     "Ctrl-C ended myrun itself: while relay() runs, put your terminal in raw "
                     "mode (tty.setraw(0)), so that Ctrl-C is a byte for the container")
     d.child.sendline("exit 3")
-    i = d.child.expect([d.pexpect.EOF, d.pexpect.TIMEOUT])
-    if i == 1:
+    i = d.child.expect_exact(["terminal: raw", "terminal: as it was", d.pexpect.TIMEOUT])
+    if i == 2:
         raise Step("exit 3", "myrun did not end after `exit 3`",
                    "relay() stops when reading the master fails (EIO: no one holds the "
                    "container's terminal any more), then waits for the container")
-    raw = None
-    if local:
-        import termios
-        try:
-            raw = not termios.tcgetattr(d.child.child_fd)[3] & termios.ICANON
-        except OSError:
-            raw = None
+    raw = i == 0
+    d.child.expect_exact([d.pexpect.EOF, d.pexpect.TIMEOUT])
     status = d.close()
     if status != 3:
         raise Step("exit 3", "`exit 3` in the container: myrun exited %s" % status,

@@ -6,10 +6,11 @@ things or exec programs: it runs in its own process on the target (the local
 Linux or the VM), never inside the Jupyter kernel. Probes use the standard
 library and ``mydocker_lab.linux`` only, so they run wherever mydocker-lab runs.
 
-Each module of this package registers its probes with ``@probe("name")``.
+Each module of this package registers its probes with ``@probe("name")``: one module
+per notebook, named like it (``run_flow.py`` for 04-the-run-flow), ``basics.py`` for what
+every notebook uses; ``support.py`` holds what the probes share.
 """
 import importlib
-import os
 import pkgutil
 
 PROBES = {}
@@ -23,18 +24,8 @@ def probe(name):
     return register
 
 
-def read_all(fd):
-    """Read ``fd`` to its end, close it, and return the text (undecodable bytes replaced)."""
-    chunks = []
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            os.close(fd)
-            return b"".join(chunks).decode("utf-8", "replace")
-        chunks.append(chunk)
-
-
 def load_all():
+    """Import every probe module; the registry, by name."""
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_"):
             importlib.import_module("%s.%s" % (__name__, info.name))

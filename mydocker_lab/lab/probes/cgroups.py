@@ -1,19 +1,18 @@
-"""Probes for notebooks 06 (cgroups) and 07 (the command through a pipe).
+"""Probes for notebook 06 (cgroups): containers with limits, seen from both sides.
 
 Each runs on the target as its own process, as root (cgroups need it): it
-starts real containers with ``python -m mydocker_lab run``, or drives the
-runtime's own pieces (clone, init, the pipe) one step at a time.
+starts real containers with ``python -m mydocker_lab run``.
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
-import time
 
-from . import probe, read_all
 from ... import cgroups
-
-MYDOCKER = [sys.executable, "-m", "mydocker_lab"]
+from ..common import log_records
+from . import probe
+from .support import container_pid, mydocker, outcome, probe_argv, read_text, run_mydocker
 #: Where this mydocker_lab is: a container's environment is clean (like docker's), so a
 #: probe run *inside* one is told with -e PYTHONPATH (a checkout used through PYTHONPATH,
 #: not installed, would not be found there otherwise).
@@ -26,20 +25,8 @@ BURN = ("import sys, time; t = time.monotonic(); c = time.process_time() + float
         "while time.process_time() < c: pass\nprint(round(time.monotonic() - t, 3))")
 
 
-def _logs(stderr):
-    out = []
-    for line in stderr.splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            out.append({"level": "?", "msg": line})
-    return out
-
-
 def _run(limits, argv, timeout=60):
-    proc = subprocess.run(MYDOCKER + ["run"] + list(limits) + list(argv), capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    return {"exit": proc.returncode, "stdout": proc.stdout, "logs": _logs(proc.stderr)}
+    return outcome(run_mydocker("run", *limits, *argv, timeout=timeout))
 
 
 def _own_cgroup_dir(pid, controller):
@@ -52,14 +39,6 @@ def _own_cgroup_dir(pid, controller):
                     (hierarchy.version == 2 and number == "0"):
                 return hierarchy.path(path), hierarchy.version
     return None, hierarchy.version
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def _kernel_hierarchies():
@@ -105,7 +84,7 @@ def inside():
         view["cpus_allowed"] = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
     path, version = _own_cgroup_dir(os.getpid(), "memory") if "memory" in found else (None, 0)
     if path:
-        raw = _read(os.path.join(path, "memory.max" if version == 2
+        raw = read_text(os.path.join(path, "memory.max" if version == 2
                                  else "memory.limit_in_bytes"))
         view["memory_limit"] = None if raw in (None, "max") or int(raw) >= 1 << 60 else int(raw)
         view["cgroup"] = "/".join(path.split("/")[-2:])
@@ -115,10 +94,9 @@ def inside():
 @probe("cgroup-views")
 def views(*limits):
     """A container with ``limits`` seen from both sides, while it runs, and after it ends."""
-    script = ("%s -m mydocker_lab.lab.probes cgroup-inside; echo END; read line || true"
-              % sys.executable)
-    proc = subprocess.Popen(MYDOCKER + ["run", "-i", "-e", "PYTHONPATH=" + _IMPORT_ROOT]
-                            + list(limits) + ["sh", "-c", script],
+    script = "%s; echo END; read line || true" % shlex.join(probe_argv("cgroup-inside"))
+    proc = subprocess.Popen(mydocker("run", "-i", "-e", "PYTHONPATH=" + _IMPORT_ROOT,
+                                     *limits, "sh", "-c", script),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -128,13 +106,13 @@ def views(*limits):
                 break
             lines.append(line)
         inside_view = json.loads("".join(lines))
-        pid = _container_pid(proc.pid)
+        pid = container_pid(proc.pid)
         host = {"pid": pid}
         path, version = _own_cgroup_dir(pid, "memory")
         host["cgroup"] = "/".join(path.split("/")[-2:])
-        host["memory_limit"] = int(_read(os.path.join(
+        host["memory_limit"] = int(read_text(os.path.join(
             path, "memory.max" if version == 2 else "memory.limit_in_bytes")))
-        host["procs"] = len((_read(os.path.join(path, "cgroup.procs")) or "").split())
+        host["procs"] = len((read_text(os.path.join(path, "cgroup.procs")) or "").split())
         host["exists_while_running"] = os.path.isdir(path)
         with open("/proc/self/status") as f:
             host["cpus_allowed"] = [l.split()[1] for l in f
@@ -151,18 +129,7 @@ def views(*limits):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    return {"inside": inside_view, "host": host, "logs": _logs(proc.stderr.read())}
-
-
-def _container_pid(parent, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open("/proc/%d/task/%d/children" % (parent, parent)) as f:
-            children = f.read().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.01)
-    raise RuntimeError("no container under pid %d" % parent)
+    return {"inside": inside_view, "host": host, "logs": log_records(proc.stderr.read())}
 
 
 @probe("cgroup-memory")
@@ -214,7 +181,7 @@ def by_hand(script, limit_mib="50"):
                              "stderr": proc.stderr[-500:]}
         results["limit"] = None
         for name in ("memory.max", "memory.limit_in_bytes"):
-            raw = _read(os.path.join(path, name))
+            raw = read_text(os.path.join(path, name))
             if raw is not None and raw != "max":
                 results["limit"] = int(raw)
         results["oom_kills"] = group.oom_kills()
@@ -222,68 +189,3 @@ def by_hand(script, limit_mib="50"):
         group.remove()
     results["expected_limit"] = int(limit_mib) << 20
     return results
-
-
-# -- notebook 07: the pipe ----------------------------------------------------------------------
-
-@probe("pipe-barrier")
-def pipe_barrier(hexdata, hold="1"):
-    """Start a real container init, look at it while it waits on the pipe, then send it
-    ``hexdata`` (the command's bytes) and report what the command printed."""
-    from ...container import process
-    from ... import linux
-    from ...run import DEFAULT_PATH, _write_id_maps
-
-    rootless = os.geteuid() != 0
-    argv = process.init_argv("box", False, "info", "json")
-    env = {"PATH": DEFAULT_PATH, "HOSTNAME": "box", "HOME": "/root"}
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    ready_r, ready_w = os.pipe()
-    cmd_r, cmd_w = os.pipe()
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    flags = process.CLONE_FLAGS | (linux.CLONE_NEWUSER if rootless else 0)
-    pid, go = process.new_parent_process(argv, env, [devnull, out_w, err_w, err_w, ready_w,
-                                                     cmd_r], flags)
-    for fd in (out_w, err_w, ready_w, cmd_r, devnull):
-        os.close(fd)
-    if rootless:
-        _write_id_maps(pid)
-    os.write(go, b"g")
-    os.close(go)
-    waiting = {}
-    if hold == "1":
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # until init sits in read(5)
-            if "pipe_read" in (_read("/proc/%d/wchan" % pid) or "") and \
-                    b"init" in open("/proc/%d/cmdline" % pid, "rb").read():
-                break
-            time.sleep(0.005)
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            waiting["cmdline"] = [a.decode("utf-8", "replace")
-                                  for a in f.read().rstrip(b"\0").split(b"\0")]
-        waiting["wchan"] = _read("/proc/%d/wchan" % pid)
-        fds = {}
-        for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            fds[fd] = target.split(":")[0] if target.startswith(("pipe:", "socket:")) \
-                else target
-        waiting["fds"] = fds
-    data = memoryview(bytes.fromhex(hexdata))
-    try:
-        while data:
-            data = data[os.write(cmd_w, data):]
-    except BrokenPipeError:
-        pass
-    os.close(cmd_w)
-    os.close(ready_r)
-    out, err = read_all(out_r), read_all(err_r)
-    _, status = os.waitpid(pid, 0)
-    return {"waiting": waiting, "stdout": out, "logs": _logs(err),
-            "exit": os.waitstatus_to_exitcode(status)}
-
-
-@probe("pipe-run")
-def pipe_run(*argv):
-    """``mydocker-lab run ARGV``: what arrives in the container (printed one per line)."""
-    return _run([], list(argv))

@@ -13,25 +13,17 @@ rename your machine; the child's tmpfs and the parent's shared memory segment
 vanish with the probe.
 """
 import ctypes
-import errno
 import json
 import os
 import socket
 
 from ... import linux
+from ..common import ALL_KINDS, CHILD_HOSTNAME, KINDS, SHM_KEY
 from . import probe
+from .support import errname, read_all, sandbox
 
-#: The namespaces the explorer offers, in the order the notebook shows them.
-KINDS = ("uts", "pid", "mnt", "net", "ipc", "user")
-#: Every namespace a process has (``/proc/self/ns``, without the *_for_children links).
-ALL_KINDS = ("uts", "pid", "mnt", "net", "ipc", "user", "cgroup", "time")
-
-CHILD_HOSTNAME = "child"
 SCRATCH = "/tmp/scratch"        # inside the probe's own tmpfs on /tmp
-SHM_KEY = 0x6c616231            # "lab1": a System V shared memory key
 IPC_CREAT, IPC_RMID = 0o1000, 0
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def ns_ids():
@@ -45,69 +37,23 @@ def ns_links():
     return ns_ids()
 
 
-def network_card():
-    """The network device that carries the default route (eth0, enp0s3, wlan0, ...); without
-    a default route (offline), the first device besides lo; None if there is none."""
-    with open("/proc/net/route") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            if len(fields) > 2 and fields[1] == "00000000" and fields[0] != "lo":
-                return fields[0]
-    with open("/proc/net/dev") as f:
-        names = sorted(line.split(":", 1)[0].strip() for line in f.readlines()[2:])
-    return next((name for name in names if name != "lo"), None)
-
-
-@probe("host-values")
-def host_values():
-    """What belongs to this machine and differs on every other: its hostname, the name of
-    its PID 1 (systemd on most machines) and its network card."""
-    with open("/proc/1/comm") as f:
-        init = f.read().strip()
-    return {"hostname": os.uname().nodename, "init": init, "nic": network_card()}
-
-
-def _errname(err):
-    return errno.errorcode.get(err.errno, str(err.errno))
-
-
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def _read(path):
     try:
         with open(path) as f:
             return f.read()
     except OSError as err:
-        return _errname(err)
+        return errname(err)
 
 
-def sandbox():
-    """Put this probe process into throw-away UTS, mount and IPC namespaces.
-
-    When not root, a user namespace comes first (root inside, yourself outside).
-    ``/`` is made recursively private so nothing mounted here reaches the host,
-    and a fresh tmpfs on /tmp gives a scratch area that leaves no trace.
-    """
-    flags = linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC
-    if os.geteuid() != 0:
-        uid, gid = os.geteuid(), os.getegid()
-        linux.unshare(flags | linux.CLONE_NEWUSER)
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", "0 %d 1" % uid)
-        _write("/proc/self/gid_map", "0 %d 1" % gid)
-    else:
-        linux.unshare(flags)
-    linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
-    linux.mount("probe-tmp", "/tmp", "tmpfs", 0, "mode=755")
+def _sysv_shm():
+    """The C library, for System V shared memory (Python has none): shmget(2), shmctl(2)."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _shmget(key, create):
     flags = (IPC_CREAT | 0o600) if create else 0
-    shmid = _libc.shmget(ctypes.c_int(key), ctypes.c_size_t(4096 if create else 0),
-                         ctypes.c_int(flags))
+    shmid = _sysv_shm().shmget(ctypes.c_int(key), ctypes.c_size_t(4096 if create else 0),
+                               ctypes.c_int(flags))
     if shmid == -1:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), "shmget")
@@ -126,13 +72,13 @@ def _child_view():
         linux.sethostname(CHILD_HOSTNAME)
         view["sethostname"] = "ok"
     except OSError as err:
-        view["sethostname"] = _errname(err)
+        view["sethostname"] = errname(err)
     view["hostname"] = os.uname().nodename
     try:
         linux.mount("child-tmpfs", SCRATCH, "tmpfs", 0, "size=64k")
         view["mount"] = "ok"
     except OSError as err:
-        view["mount"] = _errname(err)
+        view["mount"] = errname(err)
     view["mount_seen"] = os.path.ismount(SCRATCH)
     view["ifaces"] = _ifaces()
     try:
@@ -176,7 +122,7 @@ def explore(kinds):
     flags = 0
     for kind in kinds:
         flags |= linux.NAMESPACE_FLAGS[kind]
-    sandbox()
+    sandbox(linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC)
     os.mkdir(SCRATCH)
     shmid = _shmget(SHM_KEY, create=True)
     parent = {"ns": ns_ids(), "uid": os.geteuid(), "hostname_before": os.uname().nodename,
@@ -193,23 +139,17 @@ def explore(kinds):
         finally:
             os._exit(code)
     os.close(report_w)
-    chunks = []
-    while True:
-        chunk = os.read(report_r, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(report_r)
+    report = read_all(report_r)
     os.waitpid(pid, 0)
     child = {}
-    for line in b"".join(chunks).decode().splitlines():
+    for line in report.splitlines():
         child.update(json.loads(line))
     if "error" in child:
         raise OSError(child["error"])
     parent["hostname_after"] = os.uname().nodename
     parent["mount_seen"] = os.path.ismount(SCRATCH)
     parent["child_pid"] = child.pop("outer_pid")
-    _libc.shmctl(shmid, IPC_RMID, None)
+    _sysv_shm().shmctl(shmid, IPC_RMID, None)
     return {"kinds": list(kinds), "flags": flags, "parent": parent, "child": child}
 
 

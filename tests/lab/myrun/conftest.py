@@ -1,5 +1,6 @@
-"""What the build-it track's tests share: work files seeded with chosen pieces, the local
-target, and a target that runs everything as an unprivileged user (rootless)."""
+"""What the build-it track's tests share: work files seeded with chosen pieces, and a target
+that runs everything as an unprivileged user (rootless). The target and the ssh target
+are tests/lab/conftest.py's."""
 import os
 import shutil
 import subprocess
@@ -8,15 +9,10 @@ import pytest
 
 from mydocker_lab.lab.myrun import source, work
 from mydocker_lab.lab.myrun.pieces import NUMBERS
-from mydocker_lab.lab.targets import Target, get_target
+from mydocker_lab.lab.targets import Target
 from support import ROOT
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-@pytest.fixture(scope="session")
-def target():
-    return get_target()
 
 
 @pytest.fixture
@@ -72,53 +68,3 @@ def nobody():
     subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
     yield NobodyTarget(str(venv / "bin" / "python"))
     shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def ssh_target(tmp_path_factory):
-    """An SshTarget to a real sshd on 127.0.0.1 that this fixture starts (its own keys): the
-    remote path -- the file sent on ssh's stdin, pexpect over ssh -tt -- without a VM."""
-    import pwd
-    import socket
-    import sys
-    import time
-    from mydocker_lab.lab.remote import SshTarget
-    sshd, keygen = shutil.which("sshd", path="/usr/sbin:/usr/local/sbin"), shutil.which("ssh-keygen")
-    if not (sshd and keygen and shutil.which("ssh")):
-        pytest.skip("needs OpenSSH: apt-get install openssh-server openssh-client")
-    d = tmp_path_factory.mktemp("myrun-sshd")
-    os.chmod(d, 0o700)
-    for name in ("host_key", "client_key"):
-        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    (d / "known_hosts").write_text("[127.0.0.1]:%d %s" % (port, (d / "host_key.pub").read_text()))
-    (d / "sshd_config").write_text(
-        "ListenAddress 127.0.0.1\nPort %d\nHostKey %s\nPidFile %s\nAuthorizedKeysFile %s\n"
-        "AllowUsers %s\nPasswordAuthentication no\nPermitRootLogin prohibit-password\n"
-        "StrictModes no\nUsePAM no\n" % (port, d / "host_key", d / "sshd.pid",
-                                        d / "client_key.pub", user))
-    if os.geteuid() == 0:
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-    proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:  # until it listens
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("sshd did not start on 127.0.0.1:%d" % port)
-            time.sleep(0.05)
-    target = SshTarget("ssh://%s@127.0.0.1:%d" % (user, port), python=sys.executable,
-                       options=["-i", str(d / "client_key"), "-o", "IdentitiesOnly=yes",
-                                "-o", "UserKnownHostsFile=" + str(d / "known_hosts")])
-    yield target
-    target.close()
-    proc.terminate()
-    proc.wait(timeout=10)

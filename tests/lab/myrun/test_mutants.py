@@ -162,6 +162,15 @@ def test_the_check_of_its_piece_catches_it(name, seeded, target):
     assert "Traceback" not in verdict.message
 
 
+@pytest.mark.parametrize("name", ["the terminal not raw", "the terminal not restored"])
+def test_terminal_mutants_are_caught_over_ssh(name, seeded, ssh_target):
+    """Over ssh (the VM's way) myrun's terminal is the remote pty: the check reads it there."""
+    number, replacements, step, hint = MUTANTS[name]
+    verdict = myrun.check(number, ssh_target, seeded([(number, mutate(number, replacements))]))
+    assert (verdict.state, verdict.step) == ("fail", step), verdict.text()
+    assert hint in verdict.hint, verdict.text()
+
+
 def test_every_mutant_changes_code_the_reference_has():
     for name, (number, replacements, _, _) in MUTANTS.items():
         assert mutate(number, replacements) != source.reference_source(number), name

@@ -1,40 +1,40 @@
-"""Notebook 01's lab layer, for real: probes in new namespaces, the explorer widget,
-the exercise checkers, and that nothing is left changed on the host."""
+"""Notebook 01's helpers (namespaces.py), for real: probes in new namespaces, the explorer
+widget, the exercise checkers, and that nothing is left changed on the host."""
 import os
 
 import pytest
 
 from mydocker_lab.lab import namespaces as ns
+from mydocker_lab.lab.common import SHM_KEY
 from mydocker_lab.lab.display import Verdict
-from mydocker_lab.lab.probes.namespaces import SHM_KEY
-from mydocker_lab.lab.targets import get_target
+from mydocker_lab.lab.labels import HOST_NAME, NETWORK_CARD
 from support import ROOT, target_host_state
 
 
-def _host_state():
+def _host_state(target):
     """The target's (this Linux, or the VM): where the probes run."""
-    state = target_host_state(get_target())
+    state = target_host_state(target)
     state["our_shm_segment"] = SHM_KEY in state.pop("shm_keys")
     return state
 
 
-def _hostname():
+def _hostname(target):
     """The target's hostname, read there."""
-    return get_target().run(["cat", "/proc/sys/kernel/hostname"], check=True).stdout.strip()
+    return target.run(["cat", "/proc/sys/kernel/hostname"], check=True).stdout.strip()
 
 
 @pytest.fixture(autouse=True)
-def host_unchanged():
+def host_unchanged(target):
     """Every test: the host's hostname, mount table, IPC and namespaces are as before."""
-    before = _host_state()
+    before = _host_state(target)
     yield
-    after = _host_state()
+    after = _host_state(target)
     assert after == before
     assert not after["our_shm_segment"]
 
 
-def test_book_namespaces_isolate_everything_the_book_wants():
-    report = ns.run_explore(list(ns.BOOK_KINDS))
+def test_book_namespaces_isolate_everything_the_book_wants(target):
+    report = ns.run_explore(list(ns.BOOK_KINDS), target)
     parent, child = report["parent"], report["child"]
     assert report["flags"] == 0x6c020000
     assert child["pid"] == 1 and parent["child_pid"] > 1
@@ -49,8 +49,8 @@ def test_book_namespaces_isolate_everything_the_book_wants():
         assert child["ns"][kind] == parent["ns"][kind]
 
 
-def test_without_namespaces_the_child_changes_its_parents_world():
-    report = ns.run_explore([])
+def test_without_namespaces_the_child_changes_its_parents_world(target):
+    report = ns.run_explore([], target)
     parent, child = report["parent"], report["child"]
     assert parent["hostname_after"] == "child"      # renamed the parent (in the probe's sandbox)
     assert parent["mount_seen"]                     # the tmpfs reached the parent
@@ -58,11 +58,11 @@ def test_without_namespaces_the_child_changes_its_parents_world():
     assert child["pid"] == parent["child_pid"] > 1
 
 
-def test_a_user_namespace_alone_gives_no_power_over_the_hosts_namespaces():
-    child = ns.run_explore(["user"])["child"]
+def test_a_user_namespace_alone_gives_no_power_over_the_hosts_namespaces(target):
+    child = ns.run_explore(["user"], target)["child"]
     assert child["uid"] == 65534 and child["uid_map"] == ""
     assert child["sethostname"] == "EPERM" and child["mount"] == "EPERM"
-    owned = ns.run_explore(["user", "uts", "mnt"])["child"]
+    owned = ns.run_explore(["user", "uts", "mnt"], target)["child"]
     assert owned["sethostname"] == "ok" and owned["mount"] == "ok"
 
 
@@ -72,8 +72,8 @@ def test_unknown_namespace_is_refused():
         explore(["bogus"])
 
 
-def test_container_gets_the_books_five_namespaces():
-    comparison = ns.compare_namespaces()
+def test_container_gets_the_books_five_namespaces(target):
+    comparison = ns.compare_namespaces(target)
     assert comparison.new == list(ns.BOOK_KINDS)
     text = comparison.text()
     assert "NEW" in text and "one namespace, shared by both" in text
@@ -88,8 +88,8 @@ def test_diagram_is_deterministic_and_shows_what_is_shared():
     assert "one user namespace, shared by both" in one.html()
 
 
-def test_explorer_widget_runs_the_probe_for_the_ticked_boxes():
-    widget = ns.explorer()
+def test_explorer_widget_runs_the_probe_for_the_ticked_boxes(target):
+    widget = ns.explorer(target)
     boxes = {child.description.split()[0]: child for child in widget.children[:6]}
     assert sorted(boxes) == sorted(ns.KINDS)
     boxes["pid"].value = True
@@ -104,58 +104,40 @@ def test_explorer_widget_runs_the_probe_for_the_ticked_boxes():
     assert "CLONE_NEWNET = 0x40000000" in widget.result.text()
 
 
-def test_side_by_side_runs_the_container_side_in_a_container():
-    view = ns.side_by_side(["hostname"], ["hostname", 'echo "PID $$"'])
+def test_side_by_side_runs_the_container_side_in_a_container(target):
+    view = ns.side_by_side(["hostname"], ["hostname", 'echo "PID $$"'], target)
     assert view.right.splitlines() == ["$ hostname", ns.HOSTNAME, '$ echo "PID $$"', "PID 1"]
     # the host's own name is compared in code and shown as a label: the same on every machine
-    assert view.left.splitlines() == ["$ hostname", ns.HOST_NAME]
+    assert view.left.splitlines() == ["$ hostname", HOST_NAME]
 
 
-def test_host_values_are_the_targets():
-    values = ns.host_values()
-    target = get_target()
-    assert values.hostname == _hostname()
+def test_host_values_are_the_targets(target):
+    values = ns.host_values(target)
+    assert values.hostname == _hostname(target)
     assert values.init == target.run(["cat", "/proc/1/comm"], check=True).stdout.strip()
     net_dev = target.run(["cat", "/proc/net/dev"], check=True).stdout.splitlines()
     devices = {line.split(":", 1)[0].strip() for line in net_dev[2:]}
     assert values.nic in devices and values.nic != "lo"
-    assert ns.default_interface() == values.nic
+    assert ns.default_interface(target) == values.nic
 
 
-def test_machine_values_are_labelled_only_where_they_are_the_machines():
-    values = ns.HostValues("vm", "systemd", "eth0")
-    text = "\n".join(["$ hostname", "vm", "$ cat /proc/1/comm", "systemd", "$ ps -o pid,comm",
-                      "    PID COMMAND", "      1 systemd", "     12 systemd",
-                      "$ ip link show dev eth0", 'Device "eth0" does not exist.',
-                      "eth0@if12: <UP>", "veth0 eth0.100 eth00 vmx"])
-    assert values.label(text).splitlines() == [
-        "$ hostname", ns.HOST_NAME, "$ cat /proc/1/comm", ns.HOST_INIT, "$ ps -o pid,comm",
-        "    PID COMMAND", "      1 " + ns.HOST_INIT, "     12 systemd",
-        "$ ip link show dev " + ns.NETWORK_CARD, 'Device "%s" does not exist.' % ns.NETWORK_CARD,
-        ns.NETWORK_CARD + ": <UP>", "veth0 eth0.100 eth00 vmx"]
-    # a container's PID 1 is its own, not the host's init
-    assert values.label("1 systemd\nsystemd", host=False) == "1 systemd\nsystemd"
-    mixed = "host# ps -o comm= -p 1\nsystemd\ncontainer# cat /proc/1/comm\nsystemd"
-    assert values.label(mixed).splitlines()[1::2] == [ns.HOST_INIT, "systemd"]
-
-
-def test_network_card_is_shown_as_a_label_and_the_container_has_none():
-    nic = ns.default_interface()
+def test_network_card_is_shown_as_a_label_and_the_container_has_none(target):
+    nic = ns.default_interface(target)
     view = ns.side_by_side(["ip -o link show dev %s | cut -d' ' -f2" % nic],
-                           ["ip link show dev " + nic])
+                           ["ip link show dev " + nic], target)
     assert view.left.splitlines() == ["$ ip -o link show dev %s | cut -d' ' -f2"
-                                      % ns.NETWORK_CARD, ns.NETWORK_CARD + ":"]
-    assert view.right.splitlines() == ["$ ip link show dev " + ns.NETWORK_CARD,
-                                       'Device "%s" does not exist.' % ns.NETWORK_CARD]
+                                      % NETWORK_CARD, NETWORK_CARD + ":"]
+    assert view.right.splitlines() == ["$ ip link show dev " + NETWORK_CARD,
+                                       'Device "%s" does not exist.' % NETWORK_CARD]
     assert nic not in view.text()
 
 
-def test_explorer_shows_the_hosts_name_as_a_label():
-    text = ns.explore(user=True).text()
-    assert ns.HOST_NAME + " (sethostname: EPERM)" in text
-    assert ns.HOST_NAME + " (unchanged)" in text
-    assert _hostname() not in text.split()
-    renamed = ns.explore().text()          # no UTS namespace: the child renames its parent
+def test_explorer_shows_the_hosts_name_as_a_label(target):
+    text = ns.explore(user=True, target=target).text()
+    assert HOST_NAME + " (sethostname: EPERM)" in text
+    assert HOST_NAME + " (unchanged)" in text
+    assert _hostname(target) not in text.split()
+    renamed = ns.explore(target=target).text()  # no UTS namespace: the child renames its parent
     assert "child (the child renamed it!)" in renamed
 
 
@@ -163,8 +145,8 @@ def test_explorer_shows_the_hosts_name_as_a_label():
     "unshare --uts sh -c 'hostname lab && hostname'",
     "unshare -u sh -c 'hostname other; cat /proc/sys/kernel/hostname'",
 ])
-def test_hostname_exercise_accepts_right_answers(answer):
-    verdict = ns.check_own_hostname(answer)
+def test_hostname_exercise_accepts_right_answers(answer, target):
+    verdict = ns.check_own_hostname(answer, target)
     assert isinstance(verdict, Verdict) and verdict.ok, verdict.text()
     assert "the host's name is unchanged" in verdict.message
 
@@ -175,26 +157,26 @@ def test_hostname_exercise_accepts_right_answers(answer):
     ("unshare --uts true", "printed nothing"),
     ("unshare --uts sh -c 'exit 3'", "failed"),
 ])
-def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect):
-    verdict = ns.check_own_hostname(answer)
+def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect, target):
+    verdict = ns.check_own_hostname(answer, target)
     assert not verdict.ok and expect in verdict.message and verdict.hint, verdict.text()
-    hostname = _hostname()
+    hostname = _hostname(target)
     assert hostname != "renamed-host"
     # the host's name appears only as its label, never as itself
     assert hostname not in verdict.text().replace("$ " + answer, "").split()
     if answer == "hostname":
-        assert verdict.details.splitlines() == ["$ hostname", ns.HOST_NAME]
+        assert verdict.details.splitlines() == ["$ hostname", HOST_NAME]
 
 
-def test_host_network_exercise():
-    assert ns.check_host_network({"uts", "pid", "mnt", "ipc"}).ok
-    with_net = ns.check_host_network({"uts", "pid", "mnt", "ipc", "net"})
+def test_host_network_exercise(target):
+    assert ns.check_host_network({"uts", "pid", "mnt", "ipc"}, target).ok
+    with_net = ns.check_host_network({"uts", "pid", "mnt", "ipc", "net"}, target)
     assert not with_net.ok and "host's network" in with_net.hint
-    with_user = ns.check_host_network({"uts", "pid", "mnt", "ipc", "user"})
+    with_user = ns.check_host_network({"uts", "pid", "mnt", "ipc", "user"}, target)
     assert not with_user.ok and "user namespace" in with_user.hint
-    nothing = ns.check_host_network(set())
+    nothing = ns.check_host_network(set(), target)
     assert not nothing.ok and "pid" in nothing.hint
-    assert not ns.check_host_network({"pid", "nett"}).ok
+    assert not ns.check_host_network({"pid", "nett"}, target).ok
 
 
 def test_flags_text_matches_the_runtime():
@@ -202,7 +184,7 @@ def test_flags_text_matches_the_runtime():
     assert ns.flags_text(ns.BOOK_KINDS).endswith("= %#010x" % process.CLONE_FLAGS)
 
 
-def test_book_box_names_the_files():
+def test_the_notebook_has_its_parts():
     import json
     with open(os.path.join(ROOT, "notebooks",
                            "01-namespaces.ipynb")) as f:
@@ -212,6 +194,6 @@ def test_book_box_names_the_files():
         assert name in text
 
 
-def test_probe_runs_on_the_target():
-    links = get_target().probe("ns-links")
+def test_probe_runs_on_the_target(target):
+    links = target.probe("ns-links")
     assert links["uts"].startswith("uts:[")

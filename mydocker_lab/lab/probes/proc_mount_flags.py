@@ -4,7 +4,6 @@ Each probe steps into a throw-away mount namespace first (``/`` made
 recursively private, a fresh tmpfs on /tmp), so its scratch mounts, files and
 device nodes vanish with it: nothing reaches the host.
 """
-import errno
 import os
 import shutil
 import stat
@@ -12,28 +11,22 @@ import subprocess
 
 from ... import linux
 from . import probe
+from .support import errname, sandbox
 
 SCRATCH = "/tmp/scratch"
 SCRIPT = SCRATCH + "/hello.sh"
 SETUID_ID = SCRATCH + "/id"
 DEVICE = SCRATCH + "/null"
 NOBODY = 65534
-FLAG_NAMES = {"MS_NOSUID": linux.MS_NOSUID, "MS_NODEV": linux.MS_NODEV,
-              "MS_NOEXEC": linux.MS_NOEXEC}
 
 
-def _errname(err):
-    return errno.errorcode.get(err.errno, str(err.errno))
-
-
-def sandbox():
-    """A throw-away mount namespace with a private tmpfs on /tmp (needs root)."""
+def scratch():
+    """A throw-away mount namespace with a private tmpfs on /tmp, and SCRATCH in it (needs
+    root)."""
     if os.geteuid() != 0:
         raise SystemExit("this probe needs root: setuid files and device nodes cannot be "
                          "made in a rootless user namespace")
-    linux.unshare(linux.CLONE_NEWNS)
-    linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
-    linux.mount("probe-tmp", "/tmp", "tmpfs", 0, "mode=755")
+    sandbox(linux.CLONE_NEWNS)
     os.mkdir(SCRATCH)
 
 
@@ -53,7 +46,7 @@ def try_exec():
     try:
         proc = subprocess.run([SCRIPT], capture_output=True, text=True, timeout=10)
     except OSError as err:
-        return {"ok": False, "error": _errname(err)}
+        return {"ok": False, "error": errname(err)}
     return {"ok": proc.returncode == 0, "output": proc.stdout.strip()}
 
 
@@ -73,7 +66,7 @@ def try_device():
     try:
         fd = os.open(DEVICE, os.O_WRONLY)
     except OSError as err:
-        return {"ok": False, "error": _errname(err)}
+        return {"ok": False, "error": errname(err)}
     os.write(fd, b"x")
     os.close(fd)
     return {"ok": True}
@@ -98,7 +91,7 @@ def mount_flags(flags="0"):
     if flags & ~allowed:
         raise SystemExit("only MS_NOEXEC, MS_NOSUID and MS_NODEV (%#x) are tried here, "
                          "not %#x" % (allowed, flags))
-    sandbox()
+    scratch()
     linux.mount("scratch", SCRATCH, "tmpfs", flags, "mode=755")
     prepare()
     return {"flags": flags, "options": mount_options(SCRATCH), "exec": try_exec(),
@@ -108,7 +101,7 @@ def mount_flags(flags="0"):
 @probe("noexec-exercise")
 def noexec_exercise(answer):
     """Run the student's shell command with $SCRATCH set; is a script there executable?"""
-    sandbox()
+    scratch()
     proc = subprocess.run(["sh", "-c", answer], capture_output=True, text=True, timeout=20,
                           env=dict(os.environ, SCRATCH=SCRATCH))
     result = {"status": proc.returncode, "output": (proc.stdout + proc.stderr).strip(),
@@ -121,7 +114,7 @@ def noexec_exercise(answer):
             f.write("#!/bin/sh\necho hello from a script\n")
         os.chmod(SCRIPT, 0o755)
     except OSError as err:
-        result["write"] = _errname(err)
+        result["write"] = errname(err)
         return result
     result["exec"] = try_exec()
     sh = subprocess.run(["sh", SCRIPT], capture_output=True, text=True, timeout=10)

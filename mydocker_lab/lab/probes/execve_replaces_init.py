@@ -8,11 +8,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
-from . import probe, read_all
+from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors
+from . import probe
+from .support import cmdline, in_child, outcome, read_all, run_mydocker, stat
 
 #: What the program started by execve prints about itself (``$$`` is its own PID).
 SELF_REPORT = 'echo "$$"; echo "$PPID"; readlink "/proc/$$/exe"; cat "/proc/$$/cmdline"'
@@ -20,12 +21,8 @@ SELF_REPORT = 'echo "$$"; echo "$PPID"; readlink "/proc/$$/exe"; cat "/proc/$$/c
 
 def _image(pid):
     """pid, ppid, exe and cmdline of ``pid``, as /proc tells."""
-    with open("/proc/%d/stat" % pid) as f:
-        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-    with open("/proc/%d/cmdline" % pid, "rb") as f:
-        cmdline = f.read().rstrip(b"\0").split(b"\0")
-    return {"pid": pid, "ppid": ppid, "exe": os.readlink("/proc/%d/exe" % pid),
-            "cmdline": [a.decode("utf-8", "replace") for a in cmdline]}
+    return {"pid": pid, "ppid": stat(pid)[1], "exe": os.readlink("/proc/%d/exe" % pid),
+            "cmdline": cmdline(pid)}
 
 
 @probe("exec-image")
@@ -72,20 +69,6 @@ def exec_image(path="/bin/sh"):
     return result
 
 
-#: The commands of the execve explorer. Files are made in a scratch directory
-#: on the target (removed afterwards); ``{dir}`` stands for it.
-CASES = {
-    "a program in PATH": ["echo", "hello from the container"],
-    "a program that is not there": ["no-such-program"],
-    "a path that does not exist": ["/no/such/file"],
-    "a directory": ["{dir}"],
-    "a file without the x bit": ["{dir}/notes.txt"],
-    "a script without #! line": ["{dir}/no-shebang"],
-    "a script with #!/bin/sh": ["{dir}/with-shebang"],
-    "a command that fails": ["sh", "-c", "exit 3"],
-}
-
-
 def _scratch():
     directory = tempfile.mkdtemp(prefix="mydocker-lab-03-")
     files = {"notes.txt": ("just text\n", 0o644),
@@ -101,51 +84,27 @@ def _scratch():
 
 def _execve_errno(argv):
     """What a bare execve() (PATH searched like execvp) says about argv[0]."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            name = argv[0]
-            paths = [name] if "/" in name else [os.path.join(d, name) for d in
-                                                 "/usr/local/bin:/usr/bin:/bin".split(":")]
-            first = None
-            for path in paths:
-                try:
-                    os.execve(path, argv, {"PATH": "/usr/bin:/bin"})
-                except OSError as err:
-                    if first is None or first == errno.ENOENT:
-                        first = err.errno
-            os.write(w, errno.errorcode[first].encode())
-        finally:
-            os._exit(127)
-    os.close(w)
-    said = read_all(r)
-    os.waitpid(pid, 0)
-    return said or None
+    def try_execve():
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        name = argv[0]
+        paths = [name] if "/" in name else [os.path.join(d, name) for d in
+                                             "/usr/local/bin:/usr/bin:/bin".split(":")]
+        first = None
+        for path in paths:
+            try:
+                os.execve(path, argv, {"PATH": "/usr/bin:/bin"})
+            except OSError as err:
+                if first is None or first == errno.ENOENT:
+                    first = err.errno
+        return errno.errorcode[first].encode()  # reached only when every execve() failed
+    return in_child(try_execve)
 
 
-def _mydocker(*args, timeout=30):
-    return subprocess.run([sys.executable, "-m", "mydocker_lab"] + list(args),
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-
-
-def _errors(stderr):
-    """The msg of each JSON error log line."""
-    msgs = []
-    for line in stderr.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            msgs.append(line)
-            continue
-        if entry.get("level") == "error":
-            msgs.append(entry["msg"])
-    return msgs
+def _in_container(*argv):
+    """``mydocker-lab run --hostname lab ARGV...`` to its end: exit, stdout, errors..."""
+    return outcome(run_mydocker("--log-level", "error", "run", "--hostname", HOSTNAME, *argv))
 
 
 @probe("exec-case")
@@ -156,13 +115,14 @@ def exec_case(*names):
         results = {}
         for name in names or CASES:
             argv = [a.replace("{dir}", directory) for a in CASES[name]]
-            proc = _mydocker("--log-level", "error", "run", "--hostname", "lab", *argv)
+            run = _in_container(*argv)
             results[name] = {
                 "argv": [a.replace(directory, "/tmp/lab") for a in argv],
                 "execve": _execve_errno(argv),
-                "exit": proc.returncode,
-                "stdout": proc.stdout,
-                "errors": [m.replace(directory, "/tmp/lab") for m in _errors(proc.stderr)],
+                "exit": run["exit"],
+                "stdout": run["stdout"],
+                "errors": [m.replace(directory, "/tmp/lab") for m in errors(run["logs"])],
+                "scratch": directory,  # where /tmp/lab really was (removed afterwards)
             }
         return results
     finally:
@@ -172,9 +132,9 @@ def exec_case(*names):
 @probe("exec-run")
 def exec_run(*argv):
     """``mydocker-lab run --hostname lab ARGV...`` once: exit code, stdout, error lines."""
-    proc = _mydocker("--log-level", "error", "run", "--hostname", "lab", *argv)
-    return {"argv": list(argv), "exit": proc.returncode, "stdout": proc.stdout,
-            "errors": _errors(proc.stderr)}
+    run = _in_container(*argv)
+    return {"argv": list(argv), "exit": run["exit"], "stdout": run["stdout"],
+            "errors": errors(run["logs"])}
 
 
 def _sh(script):
@@ -189,17 +149,9 @@ def _sh(script):
     return {"exit": proc.returncode, "stdout": stdout, "pid": proc.pid}
 
 
-def _in_container(script):
-    proc = _mydocker("--log-level", "error", "run", "--hostname", "lab", "sh", "-c", script)
-    return {"exit": proc.returncode, "stdout": proc.stdout}
-
-
-#: Kills itself with SIGTERM, then says whether it is still there.
-SELF_TERM = 'echo "I am PID $$, sending myself SIGTERM"; kill -TERM $$; echo "still alive"'
-#: A subshell starts sleep in the background and exits: sleep is an orphan.
-ORPHAN = '(sleep 5 &); ps -o pid,ppid,args'
-#: PID 1 starts a long sleep and leaves at once.
-LEAVE = 'sleep 29.5 & echo "PID $$ started sleep as PID $!, and exits"'
+def _script_in_container(script):
+    run = _in_container("sh", "-c", script)
+    return {"exit": run["exit"], "stdout": run["stdout"]}
 
 
 def _survivors(marker):
@@ -221,20 +173,22 @@ def pid1():
     """Three rules the kernel has for the init of a PID namespace, each shown for real."""
     # 1. Signals: PID 1 gets only the signals it has a handler for (from inside its namespace).
     host = _sh(SELF_TERM)
-    inside = _in_container(SELF_TERM)
-    # 2. Orphans: reparented to the namespace's PID 1 (inside, ps sees everything).
-    for _attempt in range(5):
-        orphan = _in_container(ORPHAN)
-        # ps may run before the orphan's fork has exec'd sleep (it then shows as sh): again
-        if any(line.split()[1:] == ["1", "sleep", "5"] for line in orphan["stdout"].splitlines()):
+    inside = _script_in_container(SELF_TERM)
+    # 2. Orphans: reparented to the namespace's PID 1 (inside, ps sees everything). ps may
+    # run before the orphan's fork has exec'd sleep (it then shows as sh): run it again
+    deadline = time.monotonic() + 30
+    while True:
+        orphan = _script_in_container(ORPHAN)
+        if any(line.split()[1:] == ["1", "sleep", "5"] for line in orphan["stdout"].splitlines()) \
+                or time.monotonic() > deadline:
             break
     # 3. When PID 1 ends, the kernel kills every other process of its namespace.
     start = time.monotonic()
-    leave = _in_container(LEAVE)
+    leave = _script_in_container(LEAVE)
     elapsed = time.monotonic() - start
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 10
     left = _survivors("29.5")
-    while left and time.monotonic() < deadline:  # SIGKILL is delivered, reaping takes a moment
+    while left and time.monotonic() < deadline:  # SIGKILL is delivered, dying takes a moment
         time.sleep(0.02)
         left = _survivors("29.5")
     return {"signal": {"host": host, "container": inside, "script": SELF_TERM},

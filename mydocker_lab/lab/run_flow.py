@@ -1,6 +1,6 @@
 """Notebook 04 (the run flow): the steps, a sequence diagram, the stepper, the checker.
 
-The live data comes from the ``run-flow`` probe (``probes/flow.py``): the real
+The live data comes from the ``run-flow`` probe (``probes/run_flow.py``): the real
 ``mydocker-lab run``, paused before each of its log lines, looked at from the
 host and from inside at each pause.
 """
@@ -9,11 +9,11 @@ import os
 import re
 import shlex
 
-from .display import _Rich, Note, Pre, SideBySide, Stack, Table, Verdict
-from .labels import HOST_PROPAGATION
-from .namespaces import HOST_NAME, HostValues
-from .targets import get_target
 from .. import linux
+from .common import log_records
+from .display import Note, Pre, Rich, SideBySide, Stack, Table, Verdict
+from .labels import HOST_NAME, HOST_PROPAGATION, HostValues
+from .targets import get_target
 
 #: The run flow, in order: (key, title, what happens, book file ↔ our file).
 STEPS = [
@@ -25,8 +25,10 @@ STEPS = [
      "is already PID 1. It waits for the parent's 'go'.",
      "container_process.go NewParentProcess ↔ container/process.py new_parent_process"),
     ("init", "3 · init", "The child execve()s /proc/self/exe: the same program again, now as "
-     "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3).",
-     "main_command.go initCommand ↔ cli.py → container/init.py main"),
+     "'init'. Still PID 1, new cmdline. It reads the command from a pipe (the book's 3.3). "
+     "Meanwhile the parent forks a watcher, which SIGKILLs the container if the parent "
+     "dies.",
+     "main_command.go initCommand ↔ __main__.py → container/init.py main"),
     ("private", "4 · / private", "init makes / recursively private: its mounts will not "
      "propagate to the host (where systemd booted the host, / is shared, and they would).",
      "(missing in the book) ↔ container/init.py"),
@@ -45,12 +47,6 @@ STEPS = [
 KEYS = [s[0] for s in STEPS]
 _BY_KEY = {s[0]: s for s in STEPS}
 
-#: Which step a released line belongs to (the line a process wrote right after the step).
-_LINE_STEP = [(re.compile(r'"msg":"container \S+: host pid'), "clone"),
-              (re.compile(r'"msg":"(init come on|command )'), "init"),
-              (re.compile(r'"msg":"made / recursively private'), "private"),
-              (re.compile(r'"msg":"mounted proc'), "proc"),
-              (re.compile(r'"msg":"container \S+ exited'), "wait")]
 
 
 # -- the sequence diagram -----------------------------------------------------------------
@@ -75,7 +71,7 @@ MESSAGES = [
 ]
 
 
-class SequenceDiagram(_Rich):
+class SequenceDiagram(Rich):
     """The run flow as a sequence diagram (SVG in Jupyter, a list in text); one step lit."""
 
     ROW, TOP = 34, 78
@@ -167,16 +163,19 @@ class FlowRun:
         self.result = result
         self.host_hostname = host_hostname
         self.host_root = result.get("host_root")  # the host's / propagation
-        self.package_dir = result["package_dir"]
         self.exit = result["exit"]
         self.steps = {key: {"lines": [], "snapshot": None} for key in KEYS}
         current = "parent"
         for snap in result["steps"]:
+            # Which step a pause belongs to: the line the runtime wrote right after it. A
+            # log record names its step (``"step": "clone"``); the command's output (the
+            # stdout gate) comes after execve; any other line belongs to the step before.
             if snap["gate"] == "stdout":
                 key = "execve"
             else:
-                key = next((k for rx, k in _LINE_STEP if rx.search(snap["line"] or "")),
-                           current)
+                record = (log_records(snap["line"] or "") or [{}])[0]
+                key = record.get("step", current)
+                key = key if key in self.steps else current
             self.steps[key]["snapshot"] = snap  # the last pause of a step shows it best
             self.steps[key]["lines"].append(snap["line"])
             current = key
@@ -199,21 +198,25 @@ class FlowRun:
 
 def capture(target=None):
     """Run the paused flow on the target; a FlowRun."""
-    target = target or get_target()
+    target = get_target(target)
     host = HostValues.read(target).hostname
     return FlowRun(target.probe("run-flow"), host)
 
 
-def _short(argv, package_dir, width):
+def _short(argv, width):
+    """A command line in ``width`` characters at most (cut with …). Where the interpreter
+    and the package are differs per machine (a venv, a checkout, site-packages): the
+    interpreter is shown as ``python``, a file of the package as ``…/mydocker_lab/FILE``."""
     words = []
     for i, arg in enumerate(argv):
-        if i == 0:
-            arg = os.path.basename(arg)
-            arg = "python" if re.fullmatch(r"python[\d.]*", arg) else arg
-        elif arg.startswith(package_dir + "/"):  # the checkout's place differs per machine
-            words.append("…/mydocker_lab/" + shlex.quote(arg[len(package_dir) + 1:]))
-            continue
-        words.append(shlex.quote(arg))
+        if i == 0 and re.match(r"python", os.path.basename(arg)):
+            words.append("python")
+        elif i == 0:
+            words.append(shlex.quote(os.path.basename(arg)))
+        elif "/mydocker_lab/" in arg:
+            words.append("…" + shlex.quote(arg[arg.rindex("/mydocker_lab/"):]))
+        else:
+            words.append(shlex.quote(arg))
     text = " ".join(words)
     return text if len(text) <= width else text[:width - 1] + "…"
 
@@ -224,7 +227,7 @@ def host_view(run, key):
     if key == "parent":  # no log line to pause on before clone: the parent as seen just after
         parent = run.steps["clone"]["snapshot"]["host"][0]
         head = "PID %-7d " % parent["pid"]
-        return (head + _short(parent["cmdline"], run.package_dir, 74 - len(head))
+        return (head + _short(parent["cmdline"], 74 - len(head))
                 + "\n(alone: clone() has not run yet)")
     if key == "exit":
         left = run.result["left_on_host"]
@@ -235,7 +238,9 @@ def host_view(run, key):
         depth = entry["depth"]
         prefix = ("   " * (depth - 1) + "└─ ") if depth else ""
         head = "%sPID %-7d " % (prefix, entry["pid"])
-        cmd = _short(entry["cmdline"], run.package_dir, 74 - len(head))
+        cmd = _short(entry["cmdline"], 74 - len(head))
+        if entry.get("name") == "mydocker-watch":  # a fork of the parent: same cmdline
+            cmd = "mydocker-watch (kills the container if mydocker-lab dies)"
         lines.append(head + cmd)
     if len(snap["host"]) == 1:
         lines.append("(its child is gone: the kernel reaped the container)")
@@ -262,8 +267,7 @@ def inside_view(run, key):
                                else "still the host's: ps would list every host process"),
              "processes of the new PID namespace (numbered as inside):"]
     for member in inside["processes"]:
-        lines.append("  PID %d  %s" % (member["pid"], _short(member["cmdline"], run.package_dir,
-                                                             60)))
+        lines.append("  PID %d  %s" % (member["pid"], _short(member["cmdline"], 60)))
     return "\n".join(lines)
 
 
@@ -295,7 +299,7 @@ def stepper(run):
 # -- exit codes --------------------------------------------------------------------------------
 def exit_codes(target=None):
     """A table of mydocker-lab run's exit status in docker's five cases, measured."""
-    results = (target or get_target()).probe("exit-codes")
+    results = get_target(target).probe("exit-codes")
     return Table(["case", "mydocker-lab run … ", "exit"],
                  [[r["case"], shlex.join(r["args"]), str(r["exit"])] for r in results])
 
@@ -338,7 +342,7 @@ def check_clone_flags(flags, target=None):
         value = _flag_value(flags)
     except ValueError as err:
         return Verdict(False, str(err), hint="e.g. linux.CLONE_NEWUTS | linux.CLONE_NEWPID")
-    result = (target or get_target()).probe("clone-flags", hex(value))
+    result = get_target(target).probe("clone-flags", hex(value))
     if "error" in result:
         return Verdict(False, "clone() refused these flags: %s" % result["error"],
                        hint="use only CLONE_NEW* constants from mydocker_lab.linux")

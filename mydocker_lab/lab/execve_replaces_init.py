@@ -1,15 +1,15 @@
 """Notebook 03 (execve replaces init): experiments, the explorer and the exercise checkers.
 
 Every experiment runs on the target through a probe
-(``mydocker_lab/lab/probes/execve.py``); this module only asks and shows.
+(``mydocker_lab/lab/probes/execve_replaces_init.py``); this module only asks and shows.
 """
 import html
 import re
 import shlex
 
-from .display import _Rich, Note, Pre, SideBySide, Stack, Table, Verdict
+from .common import CASES, LEAVE, ORPHAN, SELF_TERM
+from .display import Note, Pre, Rich, SideBySide, Stack, Table, Verdict
 from .labels import PYTHON, SH_FILE, pid_label, ps_fixed_width
-from .probes.execve import CASES, LEAVE, ORPHAN, SELF_TERM
 from .targets import get_target
 
 __all__ = ["CASES", "before_after", "no_return", "explore", "explorer", "pid1_rules",
@@ -20,11 +20,7 @@ def _cmdline(argv):
     return shlex.join(argv)
 
 
-def _target(target):
-    return target or get_target()
-
-
-class BeforeAfter(_Rich):
+class BeforeAfter(Rich):
     """Rows of (field, "same"/"NEW", "old → new"); no column depends on a path's length."""
 
     def __init__(self, title, rows):
@@ -68,7 +64,7 @@ def before_after(target=None):
 
     Compared on the real values; shown with labels for the PIDs (they differ on every
     run), the interpreter and the file /bin/sh is (they differ between machines)."""
-    result = _target(target).probe("exec-image")
+    result = get_target(target).probe("exec-image")
     before, after = result["before"], result["after"]
     old_view = _labelled(before, result["probe"], result["sh_file"])
     new_view = _labelled(after, result["probe"], result["sh_file"])
@@ -91,7 +87,7 @@ def before_after(target=None):
 
 def no_return(target=None):
     """execve() of a program that exists, and of one that does not: does the next line run?"""
-    target = _target(target)
+    target = get_target(target)
     rows = []
     for path in ("/bin/sh", "/no/such/file"):
         result = target.probe("exec-image", path)
@@ -137,7 +133,7 @@ def _case_view(name, result):
 
 def explore(case="a program that is not there", target=None):
     """Run one case of CASES on the target, through a bare execve() and through mydocker-lab run."""
-    result = _target(target).probe("exec-case", case)[case]
+    result = get_target(target).probe("exec-case", case)[case]
     return _case_view(case, result)
 
 
@@ -158,7 +154,7 @@ def _status(code):
 
 def pid1_rules(target=None):
     """The kernel's three rules for a namespace's init, each shown for real."""
-    result = _target(target).probe("pid1")
+    result = get_target(target).probe("pid1")
     sig, orphan, leave = result["signal"], result["orphan"], result["leave"]
 
     def shown(run):
@@ -203,7 +199,7 @@ def check_exit_codes(prediction, target=None):
         return Verdict(False, "%d of %d predictions are still missing"
                        % (len(missing), len(PREDICT)),
                        hint="replace each ... with a whole number (an exit status, 0-255)")
-    results = _target(target).probe("exec-case", *PREDICT)
+    results = get_target(target).probe("exec-case", *PREDICT)
     rows, wrong = [], []
     for name in PREDICT:
         real = results[name]["exit"]
@@ -237,7 +233,7 @@ def check_pid1_argv(argv, target=None):
     if not (isinstance(argv, (list, tuple)) and argv and all(isinstance(a, str) for a in argv)):
         return Verdict(False, "argv must be a non-empty list of strings",
                        hint="e.g. [\"some-program\", \"some-argument\"]: no shell parses it")
-    result = _target(target).probe("exec-run", *argv)
+    result = get_target(target).probe("exec-run", *argv)
     out = result["stdout"]
     details = "ran: mydocker-lab run %s\nexit %d, printed: %s" % (
         _cmdline(argv), result["exit"], _nul(out.rstrip("\n")) or "(nothing)")

@@ -7,6 +7,7 @@ compared here and shown as a stable word, so stored outputs stay stable; what be
 the machine (its cgroup version, its CPUs) is compared too and shown as a label
 (``labels.py``).
 """
+from .common import errors
 from .display import Note, SideBySide, Stack, Table, Verdict
 from .labels import CGROUP_VERSION, HOST_CPUS
 from .targets import get_target
@@ -27,10 +28,6 @@ FILES = [
      "cpuset.cpus = 0\ncpuset.mems = 0  (the parent's)"],
     ["the container's pid", "cgroup.procs (in each hierarchy)", "cgroup.procs"],
 ]
-
-
-def _target(target):
-    return target or get_target()
 
 
 def _mib(n):
@@ -66,7 +63,7 @@ def layout(target=None, labels=True):
     everywhere; ``labels=False`` shows this machine's own answer, with the mount points and
     where containers' cgroups go.
     """
-    result = _target(target).probe("cgroup-layout")
+    result = get_target(target).probe("cgroup-layout")
     rows, missing, disagree = [], [], []
     for r in result["controllers"]:
         kernel = _kernel_says(r)
@@ -108,7 +105,7 @@ def layout(target=None, labels=True):
 def views(memory="100m", cpuset=None, target=None):
     """A running container's cgroup, from the host and from inside; then after it exits."""
     limits = ["-m", memory] + (["--cpuset-cpus", cpuset] if cpuset else [])
-    result = _target(target).probe("cgroup-views", *limits)
+    result = get_target(target).probe("cgroup-views", *limits)
     host, inside = result["host"], result["inside"]
     same = host["cgroup"] == inside["cgroup"]
     name = "mydocker-lab/<container id>"
@@ -140,14 +137,14 @@ def views(memory="100m", cpuset=None, target=None):
 
 def memory_run(limit_mib=50, allocate_mib=100, target=None):
     """``mydocker-lab run -m LIMIT`` a program that allocates ALLOCATE MiB: what happens?"""
-    result = _target(target).probe("cgroup-memory", "%dm" % limit_mib, allocate_mib)
+    result = get_target(target).probe("cgroup-memory", "%dm" % limit_mib, allocate_mib)
     code = result["exit"]
     oom = [e["msg"] for e in result["logs"] if "OOM" in e["msg"]]
-    errors = [e["msg"] for e in result["logs"] if e["level"] == "error"]
+    failed = errors(result["logs"])
     rows = [["mydocker-lab run", "-m %dm python -c <allocate %d MiB>" % (limit_mib, allocate_mib)],
             ["exit status", "%d%s" % (code, " = 128 + 9 (SIGKILL)" if code == 137 else "")],
             ["program printed", result["stdout"].strip() or "(nothing: it never got there)"],
-            ["runtime's log", (oom or errors or ["no warning"])[0]]]
+            ["runtime's log", (oom or failed or ["no warning"])[0]]]
     if code == 0:
         verdict = Verdict(True, "%d MiB fit in the %d MiB limit (with the interpreter's own few "
                           "MiB)" % (allocate_mib, limit_mib))
@@ -156,7 +153,7 @@ def memory_run(limit_mib=50, allocate_mib=100, target=None):
                           hint="raise the limit above %d MiB plus the interpreter's ~10 MiB"
                           % allocate_mib)
     else:
-        verdict = Verdict(False, "exit %d: %s" % (code, (errors or ["?"])[0]))
+        verdict = Verdict(False, "exit %d: %s" % (code, (failed or ["?"])[0]))
     return Stack(Table(["", "what happened"], rows), verdict)
 
 
@@ -179,7 +176,7 @@ def oom(target=None):
 
 def cpu_vs_memory(target=None):
     """Over the CPU limit: slowed down. Over the memory limit: killed. Both for real."""
-    target = _target(target)
+    target = get_target(target)
     cpu = target.probe("cgroup-cpu", "0.25", "0.2")
     wall = float(cpu["stdout"].strip() or "0")
     slowed = cpu["exit"] == 0 and wall >= 2 * cpu["cpu_seconds"]
@@ -197,7 +194,7 @@ def cpu_vs_memory(target=None):
 
 def cpuset_view(cpus="0", target=None):
     """``--cpuset-cpus CPUS``: the CPUs the kernel lets the command run on, both sides."""
-    result = _target(target).probe("cgroup-cpuset", cpus)
+    result = get_target(target).probe("cgroup-cpuset", cpus)
     inside = result["stdout"].split()[-1] if result["exit"] == 0 else \
         "exit %d: %s" % (result["exit"], result["logs"][-1]["msg"] if result["logs"] else "")
     # the host's list belongs to the machine (0-1, 0-7, ...): shown as a label
@@ -220,7 +217,7 @@ def check_by_hand(script, target=None):
     if not isinstance(script, str) or not script.strip():
         return Verdict(False, "my_script should be a string of shell commands",
                        hint='start from the template: three lines, the last is exec "$@"')
-    r = _target(target).probe("cgroup-by-hand", script, "50")
+    r = get_target(target).probe("cgroup-by-hand", script, "50")
     small, large = r["small"], r["large"]
     details = "\n".join([
         "limit found in $CG:  %s" % _mib(r["limit"]),

@@ -6,12 +6,13 @@ Every Linux-level step runs on the target as a child process (``unshare``, a pro
 throw-away mount namespace, so nothing reaches the host.
 """
 import html
+import shlex
 
 from .. import linux
-from ..container import init
-from .display import SideBySide, Table, Verdict
-from .namespaces import HOSTNAME, HostValues, Html, Stack, _target
-from .targets import TargetError
+from .common import HOSTNAME
+from .display import Html, SideBySide, Stack, Table, Transcript, Verdict
+from .labels import HostValues
+from .targets import TargetError, get_target
 
 FLAGS = (("MS_NOEXEC", linux.MS_NOEXEC, "noexec"), ("MS_NOSUID", linux.MS_NOSUID, "nosuid"),
          ("MS_NODEV", linux.MS_NODEV, "nodev"))
@@ -28,31 +29,21 @@ def script(commands, prompt="$"):
     """A shell script that prints each command (after ``prompt``) and then runs it."""
     lines = []
     for command in commands:
-        lines.append("printf '%%s\\n' %s" % _sh_quote("%s %s" % (prompt, command)))
+        lines.append("printf '%%s\\n' %s" % shlex.quote("%s %s" % (prompt, command)))
         lines.append("%s 2>&1" % command)
     return "\n".join(lines)
-
-
-def _sh_quote(text):
-    return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-class Transcript(Html):
-    """A terminal transcript: shown as preformatted text."""
-
-    def __init__(self, text):
-        super().__init__('<pre style="margin:0">%s</pre>' % html.escape(text), text)
 
 
 def session(prefix, commands, target=None, env=None, prompt="$", host=True):
     """Run ``commands`` in one ``sh`` started by ``prefix`` (e.g. ``["unshare", "--pid"]``)
     on the target; the transcript (``str()`` gives the text), with the machine's own values
     shown as labels (``host``: the host's PID 1 too, see ``HostValues.label``)."""
-    target = _target(target)
+    target = get_target(target)
     mine = HostValues.read(target)
     proc = target.run(list(prefix) + ["sh", "-c", script(commands, prompt)],
                       env=env, timeout=60)
-    return Transcript(mine.label((proc.stdout + proc.stderr).rstrip("\n"), host=host))
+    return Transcript.from_text(mine.label((proc.stdout + proc.stderr).rstrip("\n"),
+                                           host=host))
 
 
 # -- 1. a new PID namespace, with and without its own /proc ---------------------------------
@@ -81,7 +72,7 @@ def proc_mount_options(target=None):
     The host's own options are shown as ``<the host's options>``, on the host and on the
     container's copy of the host's mount (compared here); the container's own /proc
     mount, the last line, is shown as it is."""
-    target = _target(target)
+    target = get_target(target)
     command = "findmnt -n -o TARGET,FSTYPE,OPTIONS /proc"
     host = target.run(["sh", "-c", command + " 2>&1"]).stdout.rstrip("\n").splitlines()
     inside = target.run_container(["sh", "-c", command + " 2>&1"], "--log-level", "error",
@@ -101,7 +92,7 @@ def proc_mount_options(target=None):
 # -- 2. the flag matrix ------------------------------------------------------------------
 def run_flags(value, target=None):
     """Probe ``mount-flags``: a scratch tmpfs mounted with ``value``; the raw report."""
-    return _target(target).probe("mount-flags", "%#x" % value)
+    return get_target(target).probe("mount-flags", "%#x" % value)
 
 
 class FlagMatrix(Stack):
@@ -160,13 +151,14 @@ HOST_AFTER = ["ps -o comm= -p 1", "cat /proc/self/comm"]
 _CHECK = "test -e /proc/self && echo @@proc-ok || echo @@proc-broken"
 
 
-def propagation_script(host="shared", container="book", python="python3"):
+def propagation_script(host="shared", container="book", target=None):
     """The experiment: a throw-away mount namespace stands for the host (its ``/`` made
     r``host``); a container (new mount and PID namespaces, like the book's) mounts /proc;
     then the "host" runs ps."""
     if container == "mydocker-lab":
-        start = ["%s -m mydocker_lab --log-level error run --hostname %s ps -e -o pid,comm"
-                 % (python, HOSTNAME)]
+        start = [shlex.join(get_target(target).mydocker(
+            "--log-level", "error", "run", "--hostname", HOSTNAME, "ps", "-e", "-o",
+            "pid,comm"))]
     else:
         start = ['unshare --mount --propagation unchanged --pid --fork sh -c "$CONTAINER"']
     return script(["mount --make-r%s /" % host, "findmnt -n -o PROPAGATION /proc"] + start
@@ -177,10 +169,9 @@ def propagation(host="shared", container="book", target=None):
     """Run the experiment in a throw-away mount namespace; return ``(transcript, leaked)``."""
     if host not in ("shared", "private") or container not in ("book", "fix", "mydocker-lab"):
         raise ValueError("host: shared or private; container: book, fix or mydocker-lab")
-    target = _target(target)
+    target = get_target(target)
     env = {"CONTAINER": script(CONTAINERS.get(container, []), "container#")}
-    argv = ["unshare", "--mount", "sh", "-c", propagation_script(host, container,
-                                                                 target.python)]
+    argv = ["unshare", "--mount", "sh", "-c", propagation_script(host, container, target)]
     proc = target.run(argv, env=env, timeout=60)
     out = proc.stdout + proc.stderr
     if "@@proc-" not in out:
@@ -198,7 +189,7 @@ class Propagation(Stack):
         verdict = Verdict(not leaked, "the host's /proc was replaced: its ps is broken"
                           if leaked else "the host's /proc is untouched")
         super().__init__(propagation_diagram(host, container != "book"),
-                         Transcript(transcript), verdict)
+                         Transcript.from_text(transcript), verdict)
 
 
 def explore_propagation(host="shared", container="book", target=None):
@@ -291,7 +282,7 @@ def propagation_diagram(host="shared", private_container=False):
 def check_noexec_mount(answer, target=None):
     """Exercise 1: ``answer`` is a shell command that mounts something on ``$SCRATCH`` so
     that a script there cannot be executed. Run in a throw-away mount namespace."""
-    report = _target(target).probe("noexec-exercise", str(answer))
+    report = get_target(target).probe("noexec-exercise", str(answer))
     shown = "$ %s%s" % (answer, ("\n" + report["output"]) if report["output"] else "")
     if report["status"] != 0:
         return Verdict(False, "your command failed (exit status %d)" % report["status"],
@@ -340,8 +331,3 @@ def check_removable_media_flags(value, target=None):
                        details)
     return Verdict(True, "%s: setuid ignored, devices refused, programs run"
                    % flags_text(value), details=details)
-
-
-def book_flags():
-    """The flags the book (and our init.py) mounts /proc with."""
-    return flags_text(init.PROC_FLAGS)

@@ -1,27 +1,24 @@
 """Notebook 07 (the command through a pipe): experiments, the explorer, the exercise checker.
 
 The bytes are computed here (plain Python); everything that runs a process
-goes through a probe on the target (``mydocker_lab/lab/probes/cgroups.py``):
+goes through a probe on the target (``mydocker_lab/lab/probes/pipe.py``):
 a real init started by the runtime's own pieces, fed through its real pipe.
 """
 import os
 import shlex
 
-from ..container.process import CMD_FD, decode_command, encode_command
+from ..container.protocol import CMD_FD, INIT_FDS, decode_command, encode_command
+from .common import errors
 from .display import Note, SideBySide, Stack, Table, Verdict
 from .targets import get_target
 
 __all__ = ["book_split", "book_bytes", "our_bytes", "barrier", "compare", "pipe_explorer",
-           "check_encode", "SHOW_ARGS", "CMD_FD"]
+           "check_encode", "SHOW_ARGS"]
 
 #: A program that prints each of its arguments in brackets: what arrived, exactly.
 SHOW_ARGS = ["printf", "[%s]\\n"]
-FD_ROLES = {"0": "stdin", "1": "stdout", "2": "stderr", "3": "log lines -> caller's stderr",
-            "4": "readiness (closed by execve)", "5": "THE COMMAND (read to EOF)"}
-
-
-def _target(target):
-    return target or get_target()
+#: What each of init's descriptors is for (the runtime's own table), by the names /proc uses.
+FD_ROLES = {str(fd): role for fd, role in INIT_FDS.items()}
 
 
 def book_bytes(argv):
@@ -35,7 +32,8 @@ def book_split(data):
 
 
 def our_bytes(argv):
-    """Ours (container/process.py): every argument followed by a NUL byte."""
+    """Ours (container/protocol.py, the one contract both sides import, pure Python):
+    every argument followed by a NUL byte."""
     return encode_command(argv)
 
 
@@ -57,7 +55,7 @@ def _short(argv):
 
 
 def _run_through_pipe(data, target, hold=False):
-    return _target(target).probe("pipe-barrier", bytes(data).hex(), "1" if hold else "0")
+    return get_target(target).probe("pipe-barrier", bytes(data).hex(), "1" if hold else "0")
 
 
 def barrier(target=None):
@@ -103,11 +101,11 @@ def compare(command_line='sh -c \'echo "two  spaces"\'', target=None):
     our_run = _run_through_pipe(our_bytes(argv), target)
 
     def outcome(run):
-        errors = [e["msg"] for e in run["logs"] if e["level"] == "error"]
+        failed = errors(run["logs"])
         out = "(an empty line)" if run["stdout"] == "\n" else \
             run["stdout"].rstrip("\n") or "(no output)"
         return out + "\n-> exit %d%s" % (
-            run["exit"], (": " + errors[0]) if errors else "")
+            run["exit"], (": " + failed[0]) if failed else "")
     table = Table(["", "the book (join, split on \" \")", "ours (NUL after each argument)"], [
         ["bytes on the pipe", _show(book_bytes(argv)), _show(our_bytes(argv))],
         ["init's argv", repr(book), repr(ours)],
@@ -157,9 +155,9 @@ def check_encode(encode, target=None):
         run = _run_through_pipe(data, target)
         results.append((argv, data, run, run["stdout"] == _expected(argv) and run["exit"] == 0))
     def said(run):
-        errors = [e["msg"] for e in run["logs"] if e["level"] == "error"]
+        failed = errors(run["logs"])
         return run["stdout"].replace("\n", " ").strip() or "exit %d%s" % (
-            run["exit"], (": " + errors[0]) if errors else "")
+            run["exit"], (": " + failed[0]) if failed else "")
     details = "\n".join("%s %-46s -> %s" % ("✔" if ok else "✘", _show(data, 44), said(run))
                         for argv, data, run, ok in results)
     if all(ok for *_, ok in results):

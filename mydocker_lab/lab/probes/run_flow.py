@@ -11,20 +11,16 @@ blocked we look at it from the host (``/proc``) and from inside (its own
 
 No runtime code is changed or mocked: the pauses are ordinary blocking writes.
 """
-import ctypes
 import fcntl
 import os
 import subprocess
-import sys
 import time
 
-from . import probe
 from ... import linux
-
-#: The command of the container: PID 1 starts a child, reports, stops it, exits 3.
-COMMAND = ["sh", "-c", 'sleep 30 & echo "PID $$ started sleep as PID $!"; kill $!; wait; exit 3']
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ..common import FLOW_COMMAND, HOSTNAME
+from . import probe
+from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
+                      read_text, stat)
 
 
 def _gate():
@@ -35,32 +31,13 @@ def _gate():
     return r, w
 
 
-def _stat(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return rest[0], int(rest[1])  # state, ppid
-
-
-def _cmdline(pid, proc="/proc"):
-    with open("%s/%d/cmdline" % (proc, pid), "rb") as f:
-        return [a.decode("utf-8", "replace") for a in f.read().rstrip(b"\0").split(b"\0")]
-
-
-def _nspid(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("NSpid:"):
-                return [int(x) for x in line.split()[1:]]
-    return [pid]
-
-
 def _tree(root):
     """root and its descendants: [(pid, ppid, depth)], parents first."""
     children = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                children.setdefault(_stat(int(name))[1], []).append(int(name))
+                children.setdefault(stat(int(name))[1], []).append(int(name))
             except (OSError, IndexError):
                 continue
     out = []
@@ -90,25 +67,12 @@ def _blocked_on(pid, gates):
     return None
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def _hostname_in(pid):
     """The hostname seen in ``pid``'s UTS namespace (a forked helper joins it)."""
-    r, w = os.pipe()
-    child = os.fork()
-    if child == 0:
-        try:
-            fd = os.open("/proc/%d/ns/uts" % pid, os.O_RDONLY)
-            if _libc.setns(fd, linux.CLONE_NEWUTS) == 0:
-                os.write(w, os.uname().nodename.encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    name = os.read(r, 256).decode()
-    os.close(r)
-    os.waitpid(child, 0)
-    return name or None
+    def join_and_ask():
+        linux.setns(os.open("/proc/%d/ns/uts" % pid, os.O_RDONLY), linux.CLONE_NEWUTS)
+        return os.uname().nodename.encode()
+    return in_child(join_and_ask)
 
 
 def _root_propagation(pid):
@@ -126,29 +90,30 @@ def _root_propagation(pid):
     return "?"
 
 
-def _snapshot(parent, container_pid):
+def _snapshot(parent, container):
     """Both views of the moment: the host's tree, and the container's."""
     host = []
     for pid, _ppid, depth in _tree(parent):
         try:
-            state, _ = _stat(pid)
-            host.append({"pid": pid, "depth": depth, "cmdline": _cmdline(pid),
+            state, _ = stat(pid)
+            host.append({"pid": pid, "depth": depth, "cmdline": cmdline(pid),
+                         "name": read_text("/proc/%d/comm" % pid),
                          "state": state, "blocked": bool(_blocked_on(pid, _GATES))})
         except OSError:
             continue
     inside = None
-    if container_pid:
+    if container:
         try:
             my_ns = os.stat("/proc/self/ns/pid").st_ino
-            its_ns = os.stat("/proc/%d/ns/pid" % container_pid).st_ino
-            members = [{"pid": _nspid(p)[-1], "host_pid": p, "cmdline": _cmdline(p)}
-                       for p, _pp, _d in _tree(container_pid)]
-            proc_dev = os.stat("/proc/%d/root/proc" % container_pid).st_dev
+            its_ns = os.stat("/proc/%d/ns/pid" % container).st_ino
+            members = [{"pid": (nspid(p) or [p])[-1], "host_pid": p, "cmdline": cmdline(p)}
+                       for p, _pp, _d in _tree(container)]
+            proc_dev = os.stat("/proc/%d/root/proc" % container).st_dev
             inside = {"new_pid_namespace": my_ns != its_ns,
                       "processes": sorted(members, key=lambda m: m["pid"]),
                       "own_proc": proc_dev != os.stat("/proc").st_dev,
-                      "hostname": _hostname_in(container_pid),
-                      "root": _root_propagation(container_pid)}
+                      "hostname": _hostname_in(container),
+                      "root": _root_propagation(container)}
         except OSError:
             inside = None
     return {"host": host, "inside": inside}
@@ -171,6 +136,21 @@ def _wait_blocked(proc, gates, timeout=10):
     raise TimeoutError("mydocker-lab did not reach its next log line in %d s" % timeout)
 
 
+def _watcher_started(parent, timeout=2):
+    """Until ``parent`` has its watcher child (comm mydocker-watch): the picture is the same
+    on every run however the two processes were scheduled."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid, _ppid, depth in _tree(parent):
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    if depth == 1 and f.read().strip() == "mydocker-watch":
+                        return
+            except OSError:
+                continue
+        time.sleep(0.002)
+
+
 def _settle(root, timeout=2):
     """Wait until the container's own children have exec'd (a fork still shows its parent's
     cmdline for a moment): the snapshot shows each process as the program it is becoming."""
@@ -179,7 +159,7 @@ def _settle(root, timeout=2):
         tree = {pid: (ppid, depth) for pid, ppid, depth in _tree(root)}
         try:
             unsettled = [pid for pid, (ppid, depth) in tree.items()
-                         if depth >= 2 and _cmdline(pid) == _cmdline(ppid)]
+                         if depth >= 2 and cmdline(pid) == cmdline(ppid)]
         except OSError:
             unsettled = [None]
         if not unsettled:
@@ -195,7 +175,7 @@ def _take(reader, step):
 
 
 @probe("run-flow")
-def run_flow(hostname="lab"):
+def run_flow(hostname=HOSTNAME):
     """Run a container one log line at a time; a snapshot of both sides before each line."""
     log_r, log_w = _gate()
     out_r, out_w = _gate()
@@ -203,27 +183,27 @@ def run_flow(hostname="lab"):
     _GATES.clear()
     _GATES.update(gates)
     readers = {"log": log_r, "stdout": out_r}
-    argv = [sys.executable, "-m", "mydocker_lab", "--log-level", "debug", "run",
-            "--hostname", hostname] + COMMAND
+    argv = mydocker("--log-level", "debug", "run", "--hostname", hostname, *FLOW_COMMAND)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=log_w,
                             cwd="/")
     os.close(log_w)
     os.close(out_w)
-    steps, container_pid, container_host_pids, pending = [], None, set(), {}
+    steps, container, container_host_pids, pending = [], None, set(), {}
     try:
         while True:
             pid, gate = _wait_blocked(proc, gates)
             if pid is None:
                 break
-            if container_pid is None and pid != proc.pid:
-                container_pid = pid
-            if container_pid is None:  # the parent blocks on its first line: after clone
-                kids = [p for p, _pp, depth in _tree(proc.pid) if depth == 1]
-                container_pid = kids[0] if kids else None
-            if container_pid and not os.path.exists("/proc/%d" % container_pid):
-                container_pid = None
+            if container is None and pid != proc.pid:
+                container = pid
+            if container is None:  # the parent blocks on its first line: after clone
+                container = find_container(proc.pid)  # not its watcher, its other child
+            if container and not os.path.exists("/proc/%d" % container):
+                container = None
+            if pid != proc.pid:  # init or the command: the parent has said go, and forks
+                _watcher_started(proc.pid)  # its watcher then (container/process.py)
             _settle(proc.pid)
-            snap = _snapshot(proc.pid, container_pid)
+            snap = _snapshot(proc.pid, container)
             for entry in snap["host"][1:]:
                 container_host_pids.add(entry["pid"])
             # The gate holds the line written *before* this block (or the filler): it
@@ -242,12 +222,26 @@ def run_flow(hostname="lab"):
             proc.wait()
         for fd in (log_r, out_r):
             os.close(fd)
-    time.sleep(0.05)
-    left = sorted(p for p in container_host_pids if os.path.exists("/proc/%d" % p)
-                  and _stat(p)[0] != "Z")
-    return {"argv": argv[1:], "command": COMMAND, "steps": steps, "exit": returncode,
-            "host_pid": proc.pid, "left_on_host": left, "package_dir": _PACKAGE_DIR,
+    return {"argv": argv[1:], "command": FLOW_COMMAND, "steps": steps, "exit": returncode,
+            "host_pid": proc.pid, "left_on_host": _left(container_host_pids),
             "host_root": _root_propagation(os.getpid())}
+
+
+def _left(pids, timeout=5):
+    """Which of ``pids`` still run (a zombie does not: it has ended, and only waits to be
+    reaped). The kernel killed them with the container's PID 1; dying may take a moment."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for pid in sorted(pids):
+            try:
+                if stat(pid)[0] != "Z":
+                    left.append(pid)
+            except (OSError, IndexError):
+                continue  # gone
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)
 
 
 def _new_namespaces(pid):
@@ -295,22 +289,10 @@ def clone_flags(flags):
             "host_pid": child}
 
 
-def _container_of(parent, timeout=5):
-    """The host PID of the container's PID 1 (the child of ``parent``), once it runs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        kids = [p for p, _pp, depth in _tree(parent) if depth == 1]
-        if kids:
-            return kids[0]
-        time.sleep(0.005)
-    raise TimeoutError("no container appeared under PID %d" % parent)
-
-
 @probe("exit-codes")
 def exit_codes():
     """mydocker-lab run's exit status in each of docker's cases, for real."""
-    base = [sys.executable, "-m", "mydocker_lab", "--log-level", "error", "run",
-            "--hostname", "lab"]
+    base = mydocker("--log-level", "error", "run", "--hostname", HOSTNAME)
     cases = [("the command's own status", ["sh", "-c", "exit 3"]),
              ("the runtime failed (a bad option)", ["--no-such-option", "true"]),
              ("cannot execute (a directory)", ["/"]),
@@ -325,11 +307,7 @@ def exit_codes():
     proc = subprocess.Popen(base + ["sleep", "30"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        pid = _container_of(proc.pid)
-        deadline = time.monotonic() + 5
-        while _cmdline(pid) != ["sleep", "30"] and time.monotonic() < deadline:
-            time.sleep(0.005)  # wait for init's execve
-        os.kill(pid, 9)
+        os.kill(container_pid(proc.pid, comm="sleep"), 9)  # once init has exec'd sleep
         code = proc.wait(timeout=10)
     finally:
         if proc.poll() is None:

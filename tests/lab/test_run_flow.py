@@ -1,15 +1,13 @@
-"""Notebook 04's lab helpers on the real runtime: the paused run flow, the diagram, the checker."""
+"""Notebook 04's helpers (run_flow.py) on the real runtime: the paused run flow, the
+diagram, the checker."""
+import json
+from types import SimpleNamespace
+
 import pytest
 from ipywidgets import interactive
 
 from mydocker_lab import linux
-from mydocker_lab.lab import flow
-from mydocker_lab.lab.targets import get_target
-
-
-@pytest.fixture(scope="module")
-def target():
-    return get_target()
+from mydocker_lab.lab import run_flow as flow
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +72,28 @@ def test_stepper_widget(run):
     w.children[0].value = "proc"
     assert "hostname  lab" in w.result.text()
     w.children[0].value = "init"
-    assert "init --hostname" in w.result.text()
+    tree = flow.host_view(run, "init").split("\n")
+    assert tree[1].startswith("└─ PID ") and " …/mydocker_lab/__main__.py init --hostname " \
+        in tree[1], tree
+    assert tree[1] in w.result.text()
+
+
+def test_the_process_tree_fits_whatever_the_machine(run):
+    """A tree line holds the PID (up to 7 digits: pid_max's limit), the program and its
+    subcommand, wherever the interpreter and the package live (a venv, a checkout, a long
+    home directory, site-packages)."""
+    long_python = "/home/a-student-with-a-long-name/miniconda3/envs/mydocker-lab/bin/python3.12"
+    main = "/home/a-student-with-a-long-name/src/mydocker-lab/mydocker_lab/__main__.py"
+    init = [long_python, "-I", "-S", main, "init", "--hostname", "lab", "--log-level", "debug"]
+    parent = [long_python, "-m", "mydocker_lab", "--log-level", "debug", "run"]
+    snap = {"host": [{"pid": 4194303, "depth": 0, "cmdline": parent},
+                     {"pid": 4194304, "depth": 1, "cmdline": init}]}
+    seen = dict(run.steps, init=dict(run.steps["init"], snapshot=snap))
+    tree = flow.host_view(SimpleNamespace(steps=seen), "init").split("\n")
+    assert tree[0] == "PID 4194303 python -m mydocker_lab --log-level debug run"
+    assert tree[1].startswith("└─ PID 4194304 python -I -S …/mydocker_lab/__main__.py init "
+                              "--hostname "), tree
+    assert all(len(line) <= 74 for line in tree), tree
 
 
 def test_diagram_is_deterministic_and_lit():
@@ -103,24 +122,28 @@ def test_check_clone_flags(target):
     assert not flow.check_clone_flags(["bogus"], target)
 
 
-#: Prints the pid of each process whose command line holds the bytes given in hex.
-_RUNNING_WITH = """import os, sys
-needle = bytes.fromhex(sys.argv[1])
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        with open("/proc/%s/cmdline" % pid, "rb") as f:
-            if needle in f.read():
-                print(pid)
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-"""
-
-
-def test_probe_leaves_nothing_behind(target):
-    from mydocker_lab.lab.probes.flow import COMMAND
+def test_the_probe_leaves_none_of_its_processes_behind(target):
     result = target.probe("run-flow")
     assert result["left_on_host"] == [] and result["exit"] == 3
-    script = "\0".join(COMMAND).encode()
-    # every process on the target (this Linux, or the VM), read there
-    still = target.run([target.python, "-c", _RUNNING_WITH, script.hex()], check=True)
-    assert still.stdout.split() == [], "a container of the probe is still running"
+    # every process the probe saw in its container's tree, read again on the target (only
+    # those: another run elsewhere on the machine is not ours to judge)
+    seen = {entry["pid"]: entry["cmdline"] for snap in result["steps"]
+            for entry in snap["host"][1:]}
+    assert len(seen) >= 2  # the container's PID 1 and its sleep
+    still = target.run([target.python, "-c", _STILL_RUNNING, json.dumps(seen)], check=True)
+    assert json.loads(still.stdout) == [], "a process of the probe's container still runs"
+
+
+#: Prints (as JSON) which of the given {pid: argv} still run that argv (a reused PID does
+#: not count; a zombie, whose cmdline is empty, has ended).
+_STILL_RUNNING = """import json, sys
+still = []
+for pid, argv in json.loads(sys.argv[1]).items():
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            if f.read().rstrip(b"\\0").split(b"\\0") == [a.encode() for a in argv]:
+                still.append(int(pid))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+print(json.dumps(still))
+"""

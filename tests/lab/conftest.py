@@ -1,0 +1,126 @@
+"""Fixtures of the lab's tests: the target, a real sshd, and a container shell.
+
+tests/lab mirrors mydocker_lab/lab: ``test_<module>.py`` tests ``mydocker_lab/lab/<module>.py``
+(the probes through the module of their notebook; ``probes/test_support.py`` their shared
+plumbing), and ``test_any_os.py`` the package as a whole: that its notebook side imports
+and runs the notebooks on a computer that is not Linux.
+
+Every Linux-level step goes to :func:`target`: this Linux by default, or whatever
+``MYDOCKER_LAB_TARGET`` names (scripts/vm-tier runs this suite through the VM).
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mydocker_lab.lab.probes.support import children
+from mydocker_lab.lab.remote import SshTarget
+from support import ROOT, free_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: What runs on this computer, not on the target: it needs this computer to be Linux.
+LOCAL_LINUX = [os.path.join(HERE, "probes"), os.path.join(HERE, "test_any_os.py")]
+
+SSHD = shutil.which("sshd") or shutil.which("sshd", path="/usr/sbin:/usr/local/sbin")
+SSH_KEYGEN = shutil.which("ssh-keygen")
+NO_OPENSSH = ("needs OpenSSH: sshd, ssh and ssh-keygen (apt-get install openssh-server "
+              "openssh-client)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if sys.platform.startswith("linux"):
+        return
+    skip = pytest.mark.skip(reason="runs here, not on the target: needs Linux (this is %s); "
+                                   "the VM tier runs it (scripts/vm-tier)" % sys.platform)
+    for item in items:
+        if any(str(item.path).startswith(path) for path in LOCAL_LINUX):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """A real sshd on 127.0.0.1:<random port> with its own host key and authorized key.
+
+    Yields what a client needs: ``spec`` (ssh://user@127.0.0.1:port), ``options`` (the key,
+    the known host), and ``env``: MYDOCKER_LAB_TARGET and friends, for a process (a notebook
+    kernel) that should use it. Logins get PYTHONPATH=<this checkout>, so the target's python
+    imports this mydocker_lab.
+    """
+    if not (SSHD and SSH_KEYGEN and shutil.which("ssh")):
+        pytest.skip(NO_OPENSSH)
+    d = tmp_path_factory.mktemp("sshd")
+    os.chmod(d, 0o700)
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    for name in ("host_key", "client_key"):
+        subprocess.run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
+                       check=True)
+    shutil.copy(d / "client_key.pub", d / "authorized_keys")
+    port = free_port()
+    (d / "known_hosts").write_text("[127.0.0.1]:%d %s" % (port, (d / "host_key.pub").read_text()))
+    (d / "sshd_config").write_text(f"""\
+ListenAddress 127.0.0.1
+Port {port}
+HostKey {d / "host_key"}
+PidFile {d / "sshd.pid"}
+AuthorizedKeysFile {d / "authorized_keys"}
+AllowUsers {user}
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+PrintMotd no
+MaxSessions 50
+MaxStartups 50
+SetEnv PYTHONPATH={ROOT}
+""")
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+    with open(d / "sshd.log", "w") as log:
+        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:  # until it listens
+        if proc.poll() is not None:
+            pytest.fail("sshd exited with %d:\n%s" % (proc.returncode,
+                                                       (d / "sshd.log").read_text()))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                pytest.fail("sshd did not listen on 127.0.0.1:%d in 30 s" % port)
+            time.sleep(0.05)
+    options = ["-i", str(d / "client_key"), "-o", "IdentitiesOnly=yes",
+               "-o", "UserKnownHostsFile=" + str(d / "known_hosts"),
+               "-o", "StrictHostKeyChecking=yes"]
+    spec = "ssh://%s@127.0.0.1:%d" % (user, port)
+    env = {"MYDOCKER_LAB_TARGET": spec, "MYDOCKER_LAB_SSH_OPTIONS": " ".join(options),
+           "MYDOCKER_LAB_SSH_PYTHON": sys.executable}
+    yield {"spec": spec, "options": options, "dir": d, "user": user, "port": port, "env": env}
+    # sshd serves each connection in a child of its own, which outlives the listener: end
+    # them too, so the master connections of notebook kernels (killed without atexit) end
+    sessions = children(proc.pid)
+    proc.terminate()
+    proc.wait(timeout=30)
+    for pid in sessions:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def ssh_target(sshd):
+    """An SshTarget to the test's sshd (this machine, over ssh); closed afterwards."""
+    t = SshTarget(sshd["spec"], python=sys.executable, options=sshd["options"])
+    yield t
+    t.close()
