@@ -8,7 +8,7 @@
 # What this configuration does:
 # - accounts are the machine's (PAM): a student logs in with their unix name and password.
 #   Who may log in: the members of STUDENTS_GROUP, and the TEACHERS (who are admins).
-#   AUTHENTICATOR=github logs in with GitHub instead (README: "Teaching a class");
+#   AUTHENTICATOR=github logs in with GitHub instead (docs/teacher.md);
 # - each student's server runs as the student: ClassroomSpawner (local processes, with a
 #   cgroup per student) where there is no systemd, systemd's SystemdSpawner where there is
 #   (SPAWNER=systemd: a service per student with Delegate=yes);

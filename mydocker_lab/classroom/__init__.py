@@ -8,6 +8,6 @@
 - :mod:`.spawner` is JupyterHub's local-process spawner with both.
 
 The hub's configuration, the set-up and the accounts scripts are in the repository's
-``classroom/`` folder; the teacher's guide is in the README ("Teaching a class").
+``classroom/`` folder; the teacher's guide is docs/teacher.md (linked from the README).
 Notebook-side code never imports this package.
 """
