@@ -31,6 +31,8 @@ CASES = {
     "a file without the x bit": ["{dir}/notes.txt"],
     "a script without #! line": ["{dir}/no-shebang"],
     "a script with #!/bin/sh": ["{dir}/with-shebang"],
+    "a script whose #! interpreter is missing": ["{dir}/bad-interpreter"],
+    "a program whose ELF loader is missing": ["{dir}/no-loader"],
     "a command that fails": ["sh", "-c", "exit 3"],
 }
 #: Kills itself with SIGTERM, then says whether it is still there.

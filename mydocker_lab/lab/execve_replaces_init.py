@@ -9,11 +9,12 @@ import shlex
 
 from .common import CASES, LEAVE, ORPHAN, SELF_TERM
 from .display import Note, Pre, Rich, SideBySide, Stack, Table, Verdict
+from .grading import checker
 from .labels import PYTHON, SH_FILE, pid_label, ps_fixed_width
 from .targets import get_target
 
 __all__ = ["CASES", "before_after", "no_return", "explore", "explorer", "pid1_rules",
-           "check_exit_codes", "check_pid1_argv"]
+           "missing_interpreter", "zombies", "check_exit_codes", "check_pid1_argv"]
 
 
 def _cmdline(argv):
@@ -105,18 +106,33 @@ EXPLAIN = {
                          "never returns: echo is now PID 1, and its exit status is the "
                          "container's.",
     "a program that is not there": "Every directory of PATH answers ENOENT: init reports "
-                                   "'not found' and exits 127, like a shell and docker.",
+                                   "'not found' and exits 127 (a shell does the same; docker "
+                                   "run too).",
     "a path that does not exist": "A name with a / is not searched in PATH: execve() says "
                                   "ENOENT at once, exit 127.",
     "a directory": "execve() on a directory: EACCES (it is not a regular file). Found but "
-                   "cannot be executed: 126.",
+                   "cannot be executed: 126 (docker run too).",
     "a file without the x bit": "The file exists but has no execute permission: EACCES, 126. "
                                 "(chmod +x would fix it.)",
-    "a script without #! line": "The kernel knows ELF binaries and '#!' scripts only: "
-                                "ENOEXEC, 126. (Shells and glibc's execvp() quietly retry "
-                                "with /bin/sh; execve() itself and Go's syscall.Exec do not.)",
+    "a script without #! line": "The kernel runs ELF binaries, '#!' scripts and the formats "
+                                "an administrator registered with binfmt_misc; this is none "
+                                "of them: ENOEXEC. mydocker-lab exits 126 by the shell's "
+                                "(POSIX) convention; docker does not: runc's init meets the "
+                                "error after the container started, and docker run reports "
+                                "a failed container. (Shells and glibc's execvp() quietly "
+                                "retry with /bin/sh; execve() itself and Go's syscall.Exec "
+                                "do not.)",
     "a script with #!/bin/sh": "The kernel reads '#!/bin/sh' and runs /bin/sh with the "
                                "script's path as argument: it works.",
+    "a script whose #! interpreter is missing": "The script exists and is executable, but "
+                                                "its '#!' names /no/such/interpreter: "
+                                                "execve() says ENOENT — 'No such file or "
+                                                "directory' about a file that exists. 127.",
+    "a program whose ELF loader is missing": "A copy of /bin/true whose PT_INTERP (the "
+                                             "dynamic loader the kernel starts first) names "
+                                             "a file that does not exist: ENOENT again, "
+                                             "127. (An image built for musl run on glibc, "
+                                             "or the reverse, fails this way.)",
     "a command that fails": "execve() succeeds; the program itself exits 3, and mydocker-lab "
                             "run passes that status on.",
 }
@@ -138,11 +154,29 @@ def explore(case="a program that is not there", target=None):
 
 
 def explorer(target=None):
-    """An ipywidgets explorer: pick a kind of command, see what execve() and the runtime do."""
-    from ipywidgets import Dropdown, interactive
-    return interactive(lambda case: explore(case, target),
-                       case=Dropdown(options=list(CASES), value="a program that is not there",
-                                     description="command"))
+    """The explorer: pick a kind of command, see what execve() and the runtime do with it."""
+    from ipywidgets import Dropdown, Layout
+    from .widgets import explorer as make
+    return make(lambda case: explore(case, target),
+                case=Dropdown(options=list(CASES), value="a program that is not there",
+                              description="command",  # as wide as its longest choice
+                              layout=Layout(width="auto")))
+
+
+def missing_interpreter(target=None):
+    """Two files that exist and are executable, and execve() still says ENOENT."""
+    rows = []
+    for r in get_target(target).probe("missing-interpreter"):
+        if r["first_line"]:
+            why = "its first line %s: no such interpreter" % r["first_line"]
+        elif r["interpreter"]:
+            why = "its ELF loader (PT_INTERP) %s %s" % (
+                r["interpreter"], "exists" if r["interpreter_exists"] else "does not exist")
+        else:
+            why = "a static binary here (no loader to miss)"
+        rows.append([r["file"], "yes, mode %s" % r["mode"][2:], why, r["execve"]])
+    return Table(["file", "exists?", "what the kernel must start first", "execve() says"],
+                 rows)
 
 
 # -- 3. why PID 1 matters --------------------------------------------------------------------
@@ -183,18 +217,53 @@ def pid1_rules(target=None):
                    "host", "container"))
 
 
+# -- zombies and PID 1 ------------------------------------------------------------------------
+def zombies(target=None):
+    """A PID 1 that never wait()s keeps a zombie; an init that reaps (PID 1, or a child
+    subreaper on the host) does not."""
+    target = get_target(target)
+    z = target.probe("zombie")
+    r = target.probe("reaping")
+    table = Table(["PID inside", "STAT", "COMMAND"],
+                  [[str(m["pid"]), m["state"] + (" (zombie)" if m["state"] == "Z" else ""),
+                    m["comm"]] for m in z["members"]])
+    stuck = [m for m in z["members"] if m["state"] == "Z"]
+    inside, host = r["container"], r["host"]
+    return Stack(
+        Note("1. PID 1 never calls wait(). The script: %s (the subshell exits: its sleep is an "
+             "orphan, adopted by PID 1, which by then is `sleep 60`):" % z["script"]),
+        Pre(table.text(), "the container's processes, read from the host's /proc"),
+        Verdict(bool(stuck), "%d zombie%s: the orphan has ended, and no one collects its exit "
+                "status" % (len(stuck), "" if len(stuck) == 1 else "s")),
+        Note("SIGKILL to PID 1 from the host ended the container (mydocker-lab run exited %d); "
+             "the zombie went with it (left on the host: %s)."
+             % (z["exit"], "none" if not z["left"] else len(z["left"]))),
+        Note("2. An init that reaps, as tini (docker run --init) does: it starts the command "
+             "as its child and wait()s for every child, orphans included. The script: %s"
+             % r["script"]),
+        SideBySide("PID 1: the mini init\nits command: PID %d, exit %s\nreaped orphans: %s"
+                   % (inside["main"], inside["exit"],
+                      ", ".join("PID %d" % p for p in inside["reaped"]) or "none"),
+                   "the mini init: %s, PR_SET_CHILD_SUBREAPER %s\nreaped orphans: %d"
+                   % (pid_label("its host"), "set" if host["subreaper"] else "not set",
+                      len(host["reaped"])),
+                   "inside: as the container's PID 1", "on the host: not PID 1, a subreaper"))
+
+
 # -- exercises --------------------------------------------------------------------------------
 #: The cases of the exit-code exercise.
 PREDICT = ["a program that is not there", "a directory", "a script without #! line",
            "a command that fails"]
 
 
+@checker
 def check_exit_codes(prediction, target=None):
     """Exercise: predict ``mydocker-lab run``'s exit code for each case; runs them to check."""
     if not isinstance(prediction, dict) or set(prediction) != set(PREDICT):
         return Verdict(False, "give a dict with exactly these keys: %s" % ", ".join(PREDICT),
                        hint="copy the dict from the exercise cell and replace each ...")
-    missing = [k for k, v in prediction.items() if not isinstance(v, int)]
+    missing = [k for k, v in prediction.items()
+               if not isinstance(v, int) or isinstance(v, bool)]
     if missing:
         return Verdict(False, "%d of %d predictions are still missing"
                        % (len(missing), len(PREDICT)),
@@ -210,11 +279,14 @@ def check_exit_codes(prediction, target=None):
     table = Table(["command", "you said", "mydocker-lab run said", ""], rows).text()
     if not wrong:
         return Verdict(True, "all %d exit codes predicted" % len(PREDICT), details=table)
-    hints = {"a program that is not there": "not found is 127 (docker, sh, bash agree)",
-             "a directory": "found but cannot be executed (EACCES) is 126",
-             "a script without #! line": "execve() answers ENOEXEC: found, but cannot be "
-                                         "executed",
-             "a command that fails": "execve() worked: the status is the program's own"}
+    hints = {"a program that is not there": "not found (ENOENT in every PATH directory) is "
+                                            "127 (docker, sh, bash agree)",
+             "a directory": "a directory is found but cannot be executed (EACCES): 126",
+             "a script without #! line": "a script without #! is found, but execve() answers "
+                                         "ENOEXEC: cannot be executed, 126 by the shell's "
+                                         "convention mydocker-lab follows",
+             "a command that fails": "for sh -c 'exit 3' execve() worked: the status is the "
+                                     "program's own"}
     return Verdict(False, "%d of %d wrong" % (len(wrong), len(PREDICT)), details=table,
                    hint="; ".join(hints[w] for w in wrong))
 
@@ -223,34 +295,47 @@ def _nul(text):
     return text.replace("\0", "␀")
 
 
+def _printed(out):
+    """What a command printed, as a list of words: NUL-separated (cat of a cmdline) or
+    whitespace-separated (ps, tr)."""
+    text = out.rstrip("\n")
+    if "\0" in text:
+        return text.rstrip("\0").split("\0")
+    return text.split()
+
+
+@checker
 def check_pid1_argv(argv, target=None):
     """Exercise: an argv that makes the container print the cmdline of its own PID 1.
 
-    Runs ``mydocker-lab run --hostname lab ARGV`` on the target. Right when the
-    output is PID 1's cmdline, i.e. the argv itself: init execve'd it, so PID 1
-    *is* the command.
+    Runs ``mydocker-lab run --hostname lab ARGV`` on the target and reads, from the host,
+    what PID 1 really is at the moment the output is written (the ``exec-pid1`` probe). Right
+    when the output is that cmdline: PID 1 may be your argv itself (``cat /proc/1/cmdline``),
+    or what it exec'd into (``sh -c 'exec cat /proc/1/cmdline'``; bash execs its last
+    command), or a shell that printed its own (``ps -o args= -p 1``).
     """
     if not (isinstance(argv, (list, tuple)) and argv and all(isinstance(a, str) for a in argv)):
         return Verdict(False, "argv must be a non-empty list of strings",
                        hint="e.g. [\"some-program\", \"some-argument\"]: no shell parses it")
-    result = get_target(target).probe("exec-run", *argv)
-    out = result["stdout"]
-    details = "ran: mydocker-lab run %s\nexit %d, printed: %s" % (
-        _cmdline(argv), result["exit"], _nul(out.rstrip("\n")) or "(nothing)")
+    result = get_target(target).probe("exec-pid1", *argv)
+    out, pid1 = result["stdout"], result["pid1"]
+    details = "ran: mydocker-lab run %s\nexit %d, printed: %s\nPID 1 was then: %s" % (
+        _cmdline(argv), result["exit"], _nul(out.rstrip("\n")) or "(nothing)",
+        _cmdline(pid1) if pid1 else "(gone: nothing was printed while it ran)")
     if result["exit"] in (126, 127):
         return Verdict(False, "the container could not start your command", details=details,
                        hint="; ".join(result["errors"]) or "check the program's name")
-    printed = out.rstrip("\n").rstrip("\0").split("\0")
-    if printed == list(argv) or out.strip() == " ".join(argv):
-        return Verdict(True, "PID 1's cmdline is your own argv: init became your command",
-                       details=details)
-    if "/proc/self" in " ".join(argv):
-        hint = ("/proc/self is the process that opens it (here the reader, not PID 1): "
+    if pid1 and _printed(out) == pid1 or pid1 and out.strip() == " ".join(pid1):
+        return Verdict(True, "PID 1's own cmdline: %s" % _cmdline(pid1), details=details)
+    joined = " ".join(argv)
+    if not out.strip():
+        hint = "it printed nothing: print the contents of PID 1's cmdline file"
+    elif "/proc/self" in joined:
+        hint = ("/proc/self is the process that opens it (here a child of PID 1, not PID 1): "
                 "name PID 1 itself")
-    elif "cmdline" not in " ".join(argv):
+    elif "cmdline" not in joined and "ps" not in argv[:1]:
         hint = "the kernel shows a process's argv in /proc/<pid>/cmdline"
     else:
-        hint = ("read /proc/1/cmdline from PID 1 itself: which process is PID 1 once "
-                "init has called execve()?")
-    return Verdict(False, "that is not PID 1's cmdline (%s)" % _cmdline(argv),
-                   details=details, hint=hint)
+        hint = ("read PID 1's cmdline (/proc/1/cmdline inside the container): which process "
+                "is PID 1 once init has called execve()?")
+    return Verdict(False, "that is not PID 1's cmdline", details=details, hint=hint)

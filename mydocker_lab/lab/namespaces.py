@@ -8,14 +8,16 @@ and shapes what they report for display.
 import html
 
 from .common import ALL_KINDS, CHILD_HOSTNAME, HOSTNAME, KINDS, SHM_KEY
-from .display import Html, SideBySide, Stack, Table, Verdict
+from .display import Html, Note, Pre, SideBySide, Stack, Table, Verdict
+from .grading import checker
 from .labels import HOST_NAME, HostValues, host_values
 from .targets import TargetError, get_target
 
 __all__ = ["side_by_side", "transcript", "container", "host_values", "ns_links",
            "default_interface", "compare_namespaces", "NsComparison", "diagram", "flags_text",
            "describe", "run_explore", "explore", "explorer", "Exploration",
-           "check_own_hostname", "check_host_network", "KINDS", "ALL_KINDS", "BOOK_KINDS",
+           "check_own_hostname", "check_host_network", "root_in_the_container",
+           "userns_by_hand", "KINDS", "ALL_KINDS", "BOOK_KINDS",
            "WHAT", "HOSTNAME", "HOST_NAME"]
 
 #: What each namespace isolates (the diagram's and the tables' wording).
@@ -107,13 +109,79 @@ def compare_namespaces(target=None):
     return NsComparison(ns_links("host", target), ns_links("container", target))
 
 
+# -- root in the container is root on the host ------------------------------------------------
+#: Where the container writes its file: the host's /tmp (the chapter-3 container has no
+#: root file system of its own). Removed afterwards.
+ROOT_DEMO_FILE = "/tmp/written-in-the-container"
+#: A capability set as large as the bounding set: every capability this kernel lets a
+#: process have (its size differs between kernels and machines).
+BOUNDING_SET = "<the bounding set: every capability>"
+
+
+def _caps_labelled(text):
+    """Capability sets (``CapEff:\t000001ffffffffff``) equal to the process's bounding set
+    (its CapBnd line) shown as the label BOUNDING_SET: the set differs between kernels."""
+    lines = text.splitlines()
+    bnd = [line.split()[1] for line in lines if line.startswith("CapBnd:")]
+    out = []
+    for line in lines:
+        if line.startswith(("CapEff:", "CapBnd:")):
+            name, value = line.split()[:2]
+            line = "%s %s" % (name, BOUNDING_SET if bnd and value == bnd[0] else value)
+        out.append(line)
+    return "\n".join(out)
+
+
+def root_in_the_container(target=None):
+    """The container writes a file into /tmp and shows its uid and effective capabilities;
+    then the host reads that file: the same file system, the same root. The file is
+    removed afterwards."""
+    target = get_target(target)
+    mine = HostValues.read(target)
+    caps = "grep -E '^Cap(Eff|Bnd)' /proc/self/status"
+    inside = transcript(["id -u", caps, "echo 'written in the container' > %s && echo done"
+                         % ROOT_DEMO_FILE], "container", target)
+    try:
+        outside = transcript(["cat " + ROOT_DEMO_FILE, "stat -c '%U %n' " + ROOT_DEMO_FILE,
+                              caps], "host", target)
+    finally:
+        target.run(["rm", "-f", ROOT_DEMO_FILE])
+    return SideBySide(mine.label(_caps_labelled(outside), host=True),
+                      mine.label(_caps_labelled(inside), host=False),
+                      "host (afterwards)", "container (mydocker-lab run)")
+
+
+# -- rootless, by hand: uid_map, gid_map, setgroups -------------------------------------------
+def userns_by_hand(target=None):
+    """A shell in a new, unmapped user namespace; its maps written by hand from outside
+    (probe ``userns-by-hand``); what it says before and after."""
+    report = get_target(target).probe("userns-by-hand")
+    uid = report["uid"]
+    you = "uid %d%s" % (uid, " (root)" if uid == 0 else "")
+    lines = ["# inside: unshare --user sh  (a new user namespace, nothing mapped yet)"]
+    lines += report["before"]
+    lines += ["", "# outside, in the parent namespace, as %s: its files, by hand" % you]
+    for name, text, result in report["writes"][:3]:
+        lines.append("$ echo '%s' > /proc/<its pid>/%s   %s" % (text, name, result))
+    lines += ["", "# inside again"] + report["after"]
+    lines += ["", "# outside: that file is owned by uid %s (you)" % report["file_owner_outside"]]
+    name, text, result = report["writes"][3]
+    lines.append("$ echo '%s' > /proc/<its pid>/%s   %s  (a map is written once)"
+                 % (text, name, result))
+    return Pre("\n".join(lines))
+
+
 # -- the picture -------------------------------------------------------------------------
 _BLUE, _ORANGE, _GREY = "#4a7ebb", "#d9822b", "#8a8f98"
+#: Namespaces that form a tree: a new one is a child of its creator's, which still sees
+#: (PID: numbers) or owns (user: the capabilities over) what is inside it.
+NESTED = ("pid", "user")
 
 
 def diagram(shared, left="host process", right="container process"):
     """An SVG: one row per namespace kind. A shared namespace is one wide box around both
-    processes; a new one is two boxes, the right one orange. Deterministic."""
+    processes; a new one is two boxes, the right one orange, except a new PID or user
+    namespace, which is drawn *inside* the parent's (they nest). Deterministic."""
     kinds = [k for k in ALL_KINDS if k in shared]
     row, top, width = 34, 58, 620
     col = (150, 390)  # left edges of the two process columns
@@ -131,7 +199,20 @@ def diagram(shared, left="host process", right="container process"):
         parts.append('<text x="8" y="%d" font-weight="bold">%s</text>' % (y + 18, kind))
         parts.append('<text x="66" y="%d" font-size="11" fill="%s">%s</text>'
                      % (y + 18, _GREY, html.escape(SHORT[kind])))
-        if shared[kind]:
+        if not shared[kind] and kind in NESTED:
+            # a new PID or user namespace is a child of the parent's: drawn inside it
+            parts.append('<rect x="%d" y="%d" width="%d" height="26" rx="8" fill="%s" '
+                         'fill-opacity="0.12" stroke="%s" stroke-width="2"/>'
+                         % (col[0], y, width - col[0] - 10, _BLUE, _BLUE))
+            parts.append('<text x="%d" y="%d" fill="%s" font-weight="bold">the host\'s %s'
+                         '</text>' % (col[0] + 12, y + 18, _BLUE, kind))
+            parts.append('<rect x="%d" y="%d" width="%d" height="20" rx="6" fill="white" '
+                         'stroke="%s" stroke-width="2"/>' % (col[1], y + 3, width - col[1] - 16,
+                                                             _ORANGE))
+            parts.append('<text x="%d" y="%d" text-anchor="middle" fill="%s" '
+                         'font-weight="bold">NEW %s, nested in it</text>'
+                         % ((col[1] + width - 16) // 2, y + 18, _ORANGE, kind))
+        elif shared[kind]:
             parts.append('<rect x="%d" y="%d" width="%d" height="26" rx="8" fill="%s" '
                          'fill-opacity="0.12" stroke="%s"/>' % (col[0], y, width - col[0] - 10,
                                                                 _GREY, _GREY))
@@ -148,7 +229,10 @@ def diagram(shared, left="host process", right="container process"):
     parts.append("</svg>")
     text = ["%-8s %-22s %-22s" % ("", left, right)]
     for kind in kinds:
-        if shared[kind]:
+        if not shared[kind] and kind in NESTED:
+            text.append("%-8s [%s [%s]]" % (kind, "the host's".center(19),
+                                            ("NEW, nested in it").center(20)))
+        elif shared[kind]:
             text.append("%-8s [%s]" % (kind, ("one namespace, shared by both").center(43)))
         else:
             text.append("%-8s [%s] [%s]" % (kind, "the host's".center(20), "NEW".center(20)))
@@ -191,7 +275,7 @@ class Exploration(Stack):
         self.own = own
 
         def iso(kind):
-            return "✔ own" if own[kind] else "✘ shared"
+            return "NEW: its own" if own[kind] else "the parent's"
 
         # the host's name differs on every machine: shown as a label, compared here
         before, after = parent["hostname_before"], parent["hostname_after"]
@@ -234,46 +318,54 @@ def explore(uts=False, pid=False, mnt=False, net=False, ipc=False, user=False, t
 
 
 def explorer(target=None, **initial):
-    """An ipywidgets explorer: one checkbox per namespace; ``.result`` is the Exploration."""
-    from ipywidgets import Checkbox, fixed, interactive
+    """The namespace picker: one checkbox per namespace; under them, what a child in the
+    ticked namespaces sees (an Explorer, see widgets.py; ``.result`` is the Exploration)."""
+    from ipywidgets import Checkbox
+    from .widgets import explorer as make_explorer
     boxes = {k: Checkbox(value=bool(initial.get(k, False)), description="%s (%s)"
                          % (k, WHAT[k].split(",")[0]), indent=False) for k in KINDS}
-    return interactive(explore, target=fixed(target), **boxes)
+    return make_explorer(lambda **ticked: explore(target=target, **ticked), **boxes)
 
 
 # -- exercises ----------------------------------------------------------------------------
-def check_own_hostname(answer, target=None):
+@checker
+def check_own_hostname(answer, target=None, timeout=60):
     """Exercise 1: ``answer`` is a shell command that starts a child with its own hostname
     (any name but the host's) and prints that hostname last, leaving the host's alone.
 
-    It runs inside a throw-away UTS namespace (standing for the host), so a wrong answer
-    cannot rename your machine; the checker then compares the hostnames.
+    The probe runs it inside a throw-away UTS namespace (standing for the host), so a wrong
+    answer cannot rename your machine, and watches every process the command starts: as
+    each one ends, its UTS namespace and that namespace's hostname. The answer passes when
+    a process of it had a UTS namespace of its own, called by the name it printed last.
     """
-    target = get_target(target)
-    host = target.run(["hostname"], check=True).stdout.strip()
-    script = 'sh -c "$1"; status=$?; echo "@@status=$status"; echo "@@host=$(hostname)"'
-    proc = target.run(["unshare", "--uts", "sh", "-c", script, "sh", str(answer)],
-                      timeout=30)
-    if proc.returncode != 0 or "@@host=" not in proc.stdout:
-        return Verdict(False, "the checker could not run your command (unshare failed)",
-                       details=proc.stderr.strip())
-    out, _, tail = proc.stdout.rpartition("@@status=")
-    status = int(tail.split("\n", 1)[0])
-    host_after = tail.split("@@host=", 1)[1].strip()
-    printed = out.strip().splitlines()[-1].strip() if out.strip() else ""
-    # what the command printed, with the host's name (different on every machine) as a label
-    printed_lines = [HOST_NAME if line == host else line
-                     for line in (out + proc.stderr).strip().splitlines()]
-    shown = "\n".join(["$ %s" % answer] + printed_lines)
-    if host_after != host:
+    if not isinstance(answer, str) or not answer.strip():
+        return Verdict(False, "the answer is not a shell command (a non-empty string)",
+                       "write it as a string, e.g. ANSWER = \"unshare --uts sh -c '...'\"")
+    report = get_target(target).probe("uts-exercise", answer, timeout, timeout=timeout + 120)
+    if "timeout" in report:
+        return Verdict(False, "your command did not end (%s)" % report["timeout"],
+                       "the child should print its name and exit: no interactive shell, "
+                       "nothing that waits for input")
+    host, own = report["host"]["before"], report["own"]
+    lines = report["output"].strip().splitlines()
+    printed = lines[-1].strip() if lines else ""
+
+    def label(text):  # the host's name (different on every machine) as its label
+        return "\n".join(HOST_NAME if line == host else line for line in text.splitlines())
+
+    shown = "\n".join(["$ %s" % answer] + [label(t.rstrip("\n")) for t in
+                                            (report["output"], report["errors"]) if t.strip()])
+    if report["host"]["after"] != host:
         return Verdict(False, "that renamed the host to %r (we ran it in a throw-away "
-                       "namespace, so your machine's name is unchanged)" % host_after,
-                       "the child needs its own UTS namespace: start it with "
-                       "`unshare --uts ...` (or `mydocker-lab run`)", shown)
-    if status != 0:
-        return Verdict(False, "your command failed (exit status %d)" % status,
-                       "run it in a terminal first; `unshare --uts sh -c '...'` runs a "
-                       "small script in a child with its own hostname", shown)
+                       "namespace, so your machine's name is unchanged)"
+                       % report["host"]["after"],
+                       "the child needs its own UTS namespace: start it with `unshare --uts "
+                       "...` (without root: `unshare --user --map-root-user --uts ...`)", shown)
+    if report["status"] != 0:
+        return Verdict(False, "your command failed (exit status %d)" % report["status"],
+                       "run it in a terminal first; `unshare --uts sh -c '...'` runs a small "
+                       "script in a child with its own hostname (without root: add "
+                       "`--user --map-root-user`)", shown)
     if not printed:
         return Verdict(False, "your command printed nothing",
                        "end the child's script with `hostname`, so it prints its own name",
@@ -282,16 +374,40 @@ def check_own_hostname(answer, target=None):
         return Verdict(False, "the child is still called %s, like the host" % HOST_NAME,
                        "inside the child, set a new name (`hostname NAME`), then print it",
                        shown)
-    return Verdict(True, "the child is called %r and the host's name is unchanged" % printed,
-                   details=shown)
+    if not own:
+        return Verdict(False, "no process of your command had a UTS namespace of its own: "
+                       "it printed %r, but that is not anyone's hostname" % label(printed),
+                       "printing a name gives no one a hostname: start a child with "
+                       "`unshare --uts` (a new UTS namespace), rename it there, print it",
+                       shown)
+    names = sorted(set(own.values()))
+    if printed not in names:
+        return Verdict(False, "a child had a UTS namespace of its own, called %s there; the "
+                       "last line printed, %r, is not that name"
+                       % (" or ".join(repr(label(n)) for n in names), printed),
+                       "the child itself should print its name last (`hostname`, in the "
+                       "child, after renaming it)", shown)
+    return Verdict(True, "a child had a UTS namespace of its own, called %r there, printed "
+                   "it last, and the host's name is unchanged" % printed, details=shown)
 
 
+def _iterable(value):
+    try:
+        return list(value)
+    except TypeError:
+        return [None]
+
+
+@checker
 def check_host_network(kinds, target=None):
     """Exercise 2: the namespaces of ``docker run --network host`` (with the book's other
     namespaces): everything the book isolates except the network; no user namespace.
 
     Runs the explorer's experiment with ``kinds`` and checks what the child saw.
     """
+    if isinstance(kinds, str) or not all(isinstance(k, str) for k in _iterable(kinds)):
+        return Verdict(False, "the answer is not a set of namespace names",
+                       "write a set of strings, e.g. {\"uts\", \"pid\"}")
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         return Verdict(False, "unknown namespace name %s" % ", ".join(map(repr, unknown)),

@@ -9,7 +9,8 @@ import shlex
 
 from ..container.protocol import CMD_FD, INIT_FDS, decode_command, encode_command
 from .common import errors
-from .display import Note, SideBySide, Stack, Table, Verdict
+from .display import Pre, SideBySide, Stack, Table, Verdict
+from .grading import checker
 from .targets import get_target
 
 __all__ = ["book_split", "book_bytes", "our_bytes", "barrier", "compare", "pipe_explorer",
@@ -35,6 +36,14 @@ def our_bytes(argv):
     """Ours (container/protocol.py, the one contract both sides import, pure Python):
     every argument followed by a NUL byte."""
     return encode_command(argv)
+
+
+class SpacedTable(Table):
+    """A Table whose cells keep every space in a browser (HTML collapses "a  b" to "a b",
+    and two spaces are the point of this lesson)."""
+
+    def html(self):
+        return super().html().replace("<code>", '<code style="white-space:pre">')
 
 
 def _show(data, limit=80):
@@ -106,22 +115,24 @@ def compare(command_line='sh -c \'echo "two  spaces"\'', target=None):
             run["stdout"].rstrip("\n") or "(no output)"
         return out + "\n-> exit %d%s" % (
             run["exit"], (": " + failed[0]) if failed else "")
-    table = Table(["", "the book (join, split on \" \")", "ours (NUL after each argument)"], [
+    table = SpacedTable(["", "the book (join, split on \" \")", "ours (NUL after each argument)"], [
         ["bytes on the pipe", _show(book_bytes(argv)), _show(our_bytes(argv))],
         ["init's argv", repr(book), repr(ours)],
         ["same as typed?", "yes" if book == argv else "NO", "yes" if ours == argv else "NO"]])
-    return Stack(Note("argv, as your shell would split it: %r" % argv), table,
+    return Stack(Pre("argv, as your shell would split it: %r" % argv), table,
                  SideBySide(outcome(book_run), outcome(our_run),
                             "the book's init runs it", "ours runs it"))
 
 
 def pipe_explorer(target=None):
-    """A text box: type a command line, see what each way of sending it delivers."""
-    from ipywidgets import Text, interactive
-    return interactive(lambda command_line: compare(command_line, target),
-                       {"manual": True, "manual_name": "send it"},
-                       command_line=Text(value='sh -c \'echo "two  spaces"\'',
-                                         description="command", continuous_update=False))
+    """An explorer (mydocker_lab.lab.widgets): type a command line, press *send it* or Enter:
+    what each way of sending it delivers, run for real, once per press."""
+    from ipywidgets import Text
+    from .widgets import explorer
+    return explorer(lambda command_line: compare(command_line, target), run_label="send it",
+                     command_line=Text(value='sh -c \'echo "two  spaces"\'',
+                                       description="command line",
+                                       layout={"width": "32em"}))
 
 
 # -- the exercise -----------------------------------------------------------------------------
@@ -137,6 +148,7 @@ def _expected(argv):
     return "".join("[%s]\n" % a for a in argv[2:])
 
 
+@checker
 def check_encode(encode, target=None):
     """Send ``encode(argv)`` to a real init through its pipe; did the command get argv exactly?"""
     if not callable(encode):
@@ -164,6 +176,22 @@ def check_encode(encode, target=None):
         return Verdict(True, "every argument arrived exactly, through a real init's pipe",
                        details=details)
     return Verdict(False, "init did not get the arguments as sent", details=details,
-                   hint="init (container/init.py) splits what it reads at NUL bytes and "
-                        "expects one after every argument, the last one too; spaces are not "
-                        "separators")
+                   hint=_encode_hint(next(r for r in results if not r[-1])))
+
+
+def _encode_hint(failed):
+    """What is wrong with the bytes of the first command that did not arrive."""
+    argv, data, _run, _ok = failed
+    data = bytes(data)
+    rule = ("init (container/init.py) splits what it reads at NUL bytes and expects one "
+            "after every argument")
+    if b"\0" not in data:
+        return "there is no NUL byte at all: %s; spaces (or newlines) are not separators" % rule
+    if not data.endswith(b"\0"):
+        return "the last argument has no NUL after it: %s, the last one too" % rule
+    arrived = data.split(b"\0")[:-1]
+    if len(arrived) != len(argv):
+        return "%d arguments sent, %d NUL-terminated pieces in your bytes: %s" % (
+            len(argv), len(arrived), rule)
+    return "an argument changed on the way (compare the lines above): encode each one " \
+           "unchanged (os.fsencode), then its NUL"

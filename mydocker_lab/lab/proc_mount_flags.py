@@ -3,14 +3,18 @@ private propagation and the book's /proc bug, and the exercise checkers.
 
 Every Linux-level step runs on the target as a child process (``unshare``, a probe,
 ``mydocker-lab run``); each experiment that mounts something does it inside a
-throw-away mount namespace, so nothing reaches the host.
+throw-away mount namespace, so nothing reaches the host. Without root, a user namespace
+comes first (``unshare --user --map-root-user``): root inside, yourself outside; what the
+kernel refuses there is shown as root's result, labelled.
 """
 import html
+import re
 import shlex
 
 from .. import linux
 from .common import HOSTNAME
-from .display import Html, SideBySide, Stack, Table, Transcript, Verdict
+from .display import Html, Note, SideBySide, Stack, Table, Transcript, Verdict
+from .grading import checker
 from .labels import HostValues
 from .targets import TargetError, get_target
 
@@ -26,12 +30,22 @@ def flags_text(value):
 
 # -- shell transcripts --------------------------------------------------------------------
 def script(commands, prompt="$"):
-    """A shell script that prints each command (after ``prompt``) and then runs it."""
+    """A shell script that prints each command (after ``prompt``) and then runs it. A
+    command may be a pair ``(shown, run)``: what the transcript shows, what runs (e.g.
+    ``mydocker-lab run`` for this environment's ``/path/to/python -m mydocker_lab run``)."""
     lines = []
     for command in commands:
-        lines.append("printf '%%s\\n' %s" % shlex.quote("%s %s" % (prompt, command)))
-        lines.append("%s 2>&1" % command)
+        shown, run = command if isinstance(command, tuple) else (command, command)
+        lines.append("printf '%%s\\n' %s" % shlex.quote("%s %s" % (prompt, shown)))
+        lines.append("{ %s\n} 2>&1" % run)
     return "\n".join(lines)
+
+
+def unshare(target=None):
+    """``unshare``, as the target's user may run it: as root plain; without root, in a user
+    namespace of its own first (root inside, yourself outside), which then owns the new
+    namespaces."""
+    return ["unshare"] + ([] if get_target(target).root else ["--user", "--map-root-user"])
 
 
 def session(prefix, commands, target=None, env=None, prompt="$", host=True):
@@ -47,17 +61,35 @@ def session(prefix, commands, target=None, env=None, prompt="$", host=True):
 
 
 # -- 1. a new PID namespace, with and without its own /proc ---------------------------------
-PID_COMMANDS = ['echo "PID $$"', "ps -o pid,comm -p $$", "ps -e -o pid,comm | head -3",
-                'echo "/proc/self is PID $(readlink /proc/self)"']
+PID_COMMANDS = ['echo "PID $$"', "ps -o pid,comm -p $$", "ps -e -o pid= | wc -l",
+                'echo "/proc/self: PID $(readlink /proc/self), then PID $(readlink /proc/self)"']
+#: How many processes ``ps -e`` lists on the host differs by machine and moment: a label.
+HOST_PROCESSES = "<all of the host's processes>"
+#: In the new PID namespace with its own /proc, ps -e sees sh, ps and wc.
+NEW_NAMESPACE_PROCESSES = 3
+
+
+def _count_labelled(transcript):
+    """The line after ``$ ps -e -o pid= | wc -l``: more than the new namespace's own three
+    processes -> HOST_PROCESSES (the code compares, the page shows the label)."""
+    lines = transcript.split("\n")
+    for i, line in enumerate(lines[:-1]):
+        if line == "$ " + PID_COMMANDS[2] and lines[i + 1].strip().isdigit() \
+                and int(lines[i + 1]) > NEW_NAMESPACE_PROCESSES:
+            lines[i + 1] = HOST_PROCESSES
+    return "\n".join(lines)
 
 
 def ps_in_new_pid_namespace(target=None):
     """``ps`` in a new PID namespace: with the host's /proc (left), with its own (right).
-    On the left, ``ps`` reports the host's PID 1: shown as ``<the host's init>``."""
-    left = session(["unshare", "--pid", "--fork"], PID_COMMANDS, target, host=True)
-    right = session(["unshare", "--pid", "--fork", "--mount-proc"], PID_COMMANDS, target,
-                    host=False)
-    return SideBySide(left, right, "unshare --pid --fork  (the host's /proc)",
+    On the left, ``ps`` reports the host's PID 1 (shown as ``<the host's init>``) and counts
+    the host's processes (shown as HOST_PROCESSES): whatever numbers this machine's /proc
+    has, small PIDs or not."""
+    prefix = unshare(target) + ["--pid", "--fork"]
+    left = session(prefix, PID_COMMANDS, target, host=True)
+    right = session(prefix + ["--mount-proc"], PID_COMMANDS, target, host=False)
+    return SideBySide(Transcript.from_text(_count_labelled(str(left))), right,
+                      "unshare --pid --fork  (the host's /proc)",
                       "unshare --pid --fork --mount-proc  (its own /proc)")
 
 
@@ -95,6 +127,20 @@ def run_flags(value, target=None):
     return get_target(target).probe("mount-flags", "%#x" % value)
 
 
+def root_setuid_result(value):
+    """What root sees in the setuid test for the flags ``value`` (the tests check it against
+    a real run as root): shown, labelled, where the test cannot run without root."""
+    if value & linux.MS_NOEXEC:
+        return "✘ cannot even run it: EACCES (noexec)"
+    if value & linux.MS_NOSUID:
+        return "euid 65534 (nobody): the setuid bit was ignored"
+    return "euid 0 (root): the setuid bit worked"
+
+
+#: The label of a result that root sees and this run could not (rootless).
+AS_ROOT = "as root (stored result, not run here): "
+
+
 class FlagMatrix(Stack):
     """What a scratch tmpfs mounted with some flags refuses."""
 
@@ -102,27 +148,41 @@ class FlagMatrix(Stack):
         self.report = report
         value = report["flags"]
         ex, su, dev = report["exec"], report["setuid"], report["device"]
+        self.rootless = su.get("ran") is None
         self.refused = {"MS_NOEXEC": not ex["ok"],
-                        "MS_NOSUID": su["ran"] and su["euid"] != 0,
+                        "MS_NOSUID": (bool(value & linux.MS_NOSUID) if self.rootless
+                                      else su["ran"] and su["euid"] != 0),
                         "MS_NODEV": not dev["ok"]}
         exec_text = ("✔ ran it: %s" % ex["output"] if ex["ok"]
                      else "✘ refused: %s" % ex["error"])
-        if not su["ran"]:
+        exec_text += "; mmap(PROT_EXEC): %s" % ("✔ mapped" if ex.get("mmap_exec") == "ok"
+                                                else "✘ refused: %s" % ex.get("mmap_exec"))
+        if self.rootless:
+            suid_text = AS_ROOT + root_setuid_result(value)
+        elif not su["ran"]:
             suid_text = "✘ cannot even run it: %s (noexec)" % su["error"]
         elif su["euid"] == 0:
             suid_text = "euid 0 (root): the setuid bit worked"
         else:
             suid_text = "euid %d (nobody): the setuid bit was ignored" % su["euid"]
         dev_text = "✔ opened it" if dev["ok"] else "✘ refused: %s" % dev["error"]
-        rows = [["MS_NOEXEC", "run ./hello.sh (execve)", exec_text],
+        device = ("open a char device 1,3 made with mknod (like /dev/null)"
+                  if report.get("device_made_by", "mknod") == "mknod" else
+                  "open /dev/null, bind-mounted there with these flags (mknod needs root)")
+        rows = [["MS_NOEXEC", "run ./hello.sh (execve); mmap it with PROT_EXEC", exec_text],
                 ["MS_NOSUID", "nobody runs a setuid-root copy of id", suid_text],
-                ["MS_NODEV", "open a char device 1,3 (like /dev/null)", dev_text]]
+                ["MS_NODEV", device, dev_text]]
         for row, (name, bit, _) in zip(rows, FLAGS):
             row[0] = ("[x] " if value & bit else "[ ] ") + name
+        note = None
+        if self.rootless:
+            note = Note("Without root, this ran in a user namespace of your own. The setuid "
+                        "row is what root sees (a stored result, not run here): the test %s."
+                        % report["setuid"]["needs_root"])
         super().__init__("mount(\"scratch\", \"/tmp/scratch\", \"tmpfs\", %s, \"mode=755\")"
                          % flags_text(value),
                          "the kernel lists it as: %s" % report["options"],
-                         Table(["flag", "test", "result"], rows))
+                         Table(["flag", "test", "result"], rows), note)
 
 
 def flag_matrix(noexec=False, nosuid=False, nodev=False, target=None):
@@ -133,11 +193,47 @@ def flag_matrix(noexec=False, nosuid=False, nodev=False, target=None):
 
 
 def flag_explorer(target=None, **initial):
-    """An ipywidgets flag matrix: one checkbox per flag; ``.result`` is the FlagMatrix."""
-    from ipywidgets import Checkbox, fixed, interactive
+    """The flag matrix as an explorer: one checkbox per flag, the matrix under them (an
+    Explorer, see widgets.py; ``.result`` is the FlagMatrix)."""
+    from ipywidgets import Checkbox
+    from .widgets import explorer
     boxes = {short: Checkbox(value=bool(initial.get(short, False)), description=name,
                              indent=False) for name, _, short in FLAGS}
-    return interactive(flag_matrix, target=fixed(target), **boxes)
+    return explorer(lambda **ticked: flag_matrix(target=target, **ticked), **boxes)
+
+
+# -- nodev and the chapter-3 container ---------------------------------------------------------
+DEVICE_COMMANDS = [
+    "mount -t tmpfs lab /mnt",
+    "mknod /mnt/null c 1 3 && echo hello > /mnt/null && echo 'c 1 3 (null): opened'",
+    "mknod /mnt/disk b 8 0 && head -c 0 /mnt/disk && echo 'b 8 0 (sda): opened'",
+]
+#: What opening ``b 8 0`` gives when no mount flag refuses it: it opens where the machine has
+#: a first SCSI/SATA disk, and ENXIO where it has none. Either way: not refused.
+DISK_NOT_REFUSED = ("<not refused: it opens where this machine has a first SCSI/SATA disk "
+                    "(sda); ENXIO where it has none>")
+
+
+def _disk_labelled(text):
+    lines = []
+    for line in text.split("\n"):
+        if line == "b 8 0 (sda): opened" or (line.startswith("head: cannot open '/mnt/disk'")
+                                             and line.endswith("No such device or address")):
+            line = "b 8 0 (sda): " + DISK_NOT_REFUSED
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def devices_in_the_container(target=None):
+    """In a ``mydocker-lab run`` container, on a tmpfs of its own (nothing reaches the host):
+    make a device node for /dev/null's device and one for the first SCSI/SATA disk, and
+    open them. Neither is refused: the container's mounts are not nodev and no device
+    cgroup restricts it."""
+    target = get_target(target)
+    script_text = script(DEVICE_COMMANDS, "container#")
+    proc = target.run_container(["sh", "-c", script_text], "--log-level", "error",
+                                "--hostname", HOSTNAME)
+    return Transcript.from_text(_disk_labelled((proc.stdout + proc.stderr).rstrip("\n")))
 
 
 # -- 3. propagation and the book's /proc bug -------------------------------------------------
@@ -156,9 +252,11 @@ def propagation_script(host="shared", container="book", target=None):
     r``host``); a container (new mount and PID namespaces, like the book's) mounts /proc;
     then the "host" runs ps."""
     if container == "mydocker-lab":
-        start = [shlex.join(get_target(target).mydocker(
-            "--log-level", "error", "run", "--hostname", HOSTNAME, "ps", "-e", "-o",
-            "pid,comm"))]
+        args = ["--log-level", "error", "run", "--hostname", HOSTNAME, "ps", "-e", "-o",
+                "pid,comm"]
+        # shown as a student types it; run with this environment's interpreter
+        start = [(shlex.join(["mydocker-lab"] + args),
+                  shlex.join(get_target(target).mydocker(*args)))]
     else:
         start = ['unshare --mount --propagation unchanged --pid --fork sh -c "$CONTAINER"']
     return script(["mount --make-r%s /" % host, "findmnt -n -o PROPAGATION /proc"] + start
@@ -171,7 +269,8 @@ def propagation(host="shared", container="book", target=None):
         raise ValueError("host: shared or private; container: book, fix or mydocker-lab")
     target = get_target(target)
     env = {"CONTAINER": script(CONTAINERS.get(container, []), "container#")}
-    argv = ["unshare", "--mount", "sh", "-c", propagation_script(host, container, target)]
+    argv = unshare(target) + ["--mount", "sh", "-c",
+                              propagation_script(host, container, target)]
     proc = target.run(argv, env=env, timeout=60)
     out = proc.stdout + proc.stderr
     if "@@proc-" not in out:
@@ -198,16 +297,18 @@ def explore_propagation(host="shared", container="book", target=None):
 
 
 def propagation_explorer(target=None):
-    from ipywidgets import Dropdown, fixed, interactive
-    return interactive(explore_propagation, target=fixed(target),
-                       host=Dropdown(options=[("shared (systemd hosts)", "shared"),
-                                              ("private (hosts without systemd)",
-                                               "private")],
-                                     value="shared", description="host's /"),
-                       container=Dropdown(options=[("the book's init.go", "book"),
-                                                   ("the fix: make / private first", "fix"),
-                                                   ("mydocker-lab run (ours)", "mydocker-lab")],
-                                          value="book", description="container"))
+    """The propagation explorer: the host's ``/`` and the container's init, chosen from two
+    dropdowns; the picture and the run under them (an Explorer, see widgets.py)."""
+    from ipywidgets import Dropdown
+    from .widgets import explorer
+    return explorer(lambda **chosen: explore_propagation(target=target, **chosen),
+                    host=Dropdown(options=[("shared (systemd hosts)", "shared"),
+                                           ("private (hosts without systemd)", "private")],
+                                  value="shared", description="host's /"),
+                    container=Dropdown(options=[("the book's init.go", "book"),
+                                                ("the fix: make / private first", "fix"),
+                                                ("mydocker-lab run (ours)", "mydocker-lab")],
+                                       value="book", description="container"))
 
 
 def book_vs_fix(target=None):
@@ -279,9 +380,14 @@ def propagation_diagram(host="shared", private_container=False):
 
 
 # -- exercises ----------------------------------------------------------------------------
+@checker
 def check_noexec_mount(answer, target=None):
     """Exercise 1: ``answer`` is a shell command that mounts something on ``$SCRATCH`` so
-    that a script there cannot be executed. Run in a throw-away mount namespace."""
+    that a script there cannot be executed. Run in a throw-away mount namespace (without
+    root, in a user namespace of your own first)."""
+    if not isinstance(answer, str) or not answer.strip():
+        return Verdict(False, "the answer is not a shell command (a non-empty string)",
+                       "write it as a string, e.g. ANSWER = 'mount -t tmpfs ...'")
     report = get_target(target).probe("noexec-exercise", str(answer))
     shown = "$ %s%s" % (answer, ("\n" + report["output"]) if report["output"] else "")
     if report["status"] != 0:
@@ -301,14 +407,18 @@ def check_noexec_mount(answer, target=None):
                        "one mount option (-o ...) forbids execve on a mount: see the table "
                        "above; in C it is MS_NOEXEC", shown)
     return Verdict(True, "./hello.sh on $SCRATCH is refused: %s. (But `sh hello.sh` still "
-                   "prints %r: noexec stops execve, not a program that reads the file.)"
+                   "prints %r: noexec stops execve (and mmap with PROT_EXEC), not a program that reads the "
+                   "file.)"
                    % (report["exec"]["error"], report["sh_script"]), details=shown)
 
 
+@checker
 def check_removable_media_flags(value, target=None):
     """Exercise 2: flags for a USB stick: setuid bits ignored and device nodes refused, but
     programs on it may run."""
     try:
+        if isinstance(value, (bool, float, str)):
+            raise TypeError(value)
         value = int(value)
     except (TypeError, ValueError):
         return Verdict(False, "%r is not a number" % (value,),
@@ -329,5 +439,6 @@ def check_removable_media_flags(value, target=None):
         return Verdict(False, "a device node on the stick still opens (a stick could carry "
                        "its own /dev/sda!)", "one flag makes the kernel refuse device nodes",
                        details)
-    return Verdict(True, "%s: setuid ignored, devices refused, programs run"
-                   % flags_text(value), details=details)
+    return Verdict(True, "%s: setuid ignored, devices refused, programs run%s"
+                   % (flags_text(value), " (the setuid part as root sees it: see below)"
+                      if matrix.rootless else ""), details=details)

@@ -21,6 +21,7 @@ import pytest
 
 from mydocker_lab.lab.probes.support import children
 from mydocker_lab.lab.remote import SshTarget
+from mydocker_lab.lab.targets import Target
 from support import ROOT, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -124,3 +125,48 @@ def ssh_target(sshd):
     t = SshTarget(sshd["spec"], python=sys.executable, options=sshd["options"])
     yield t
     t.close()
+
+
+#: The Python a user has (ours may live under /root, mode 700).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class NobodyTarget(Target):
+    """This machine as the user nobody: a Linux where we are not root (rootless), with a
+    clean environment and a Python (Debian's own) that user can run."""
+
+    name = "local-as-nobody"
+    root = False
+
+    def __init__(self, python):
+        self.python = python
+
+    def argv(self, argv):
+        return (["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                 "env", "-i", "-C", "/tmp", "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"]
+                + list(argv))
+
+
+@pytest.fixture(scope="session")
+def nobody():
+    """A target that runs as nobody, with mydocker_lab installed in a venv of Debian's
+    python3 under a world-readable temporary directory (ours lives under /root, mode 700).
+    The directory is its own, not pytest's: it must outlive other pytest sessions' clean-up."""
+    import tempfile
+    from pathlib import Path
+    if os.geteuid() != 0:
+        pytest.skip("becoming nobody needs root: run ./run-tests")
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        pytest.fail("rootless tests need %s (apt-get install python3)" % SYSTEM_PYTHON)
+    base = Path(tempfile.mkdtemp(prefix="myrun-test-nobody-"))
+    os.chmod(base, 0o755)
+    venv = base / "venv"
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = subprocess.run([str(venv / "bin" / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copytree(os.path.join(ROOT, "mydocker_lab"), os.path.join(site, "mydocker_lab"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
+    yield NobodyTarget(str(venv / "bin" / "python"))
+    shutil.rmtree(base, ignore_errors=True)

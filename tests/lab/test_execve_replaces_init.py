@@ -2,11 +2,13 @@
 explorer, the checkers."""
 import os
 
-from ipywidgets import interactive
+import pytest
 
 from mydocker_lab.lab import execve_replaces_init as execve
 from mydocker_lab.lab.display import Verdict
 from mydocker_lab.lab.labels import PYTHON, SH_FILE
+from mydocker_lab.lab.probes.support import children
+from mydocker_lab.lab.widgets import Explorer
 
 
 def test_exec_image_same_pid_new_program(target):
@@ -43,7 +45,9 @@ def test_every_case_exit_code(target):
             "a path that does not exist": ("ENOENT", 127), "a directory": ("EACCES", 126),
             "a file without the x bit": ("EACCES", 126),
             "a script without #! line": ("ENOEXEC", 126),
-            "a script with #!/bin/sh": (None, 0), "a command that fails": (None, 3)}
+            "a script with #!/bin/sh": (None, 0), "a command that fails": (None, 3),
+            "a script whose #! interpreter is missing": ("ENOENT", 127),
+            "a program whose ELF loader is missing": ("ENOENT", 127)}
     assert set(want) == set(execve.CASES)
     results = target.probe("exec-case")
     got = {name: (r["execve"], r["exit"]) for name, r in results.items()}
@@ -55,14 +59,42 @@ def test_every_case_exit_code(target):
     assert target.run(["test", "-e", min(scratch)]).returncode == 1
 
 
-def test_explorer_widget_runs_the_chosen_case(target):
+def test_explorer_shows_a_result_at_once_and_on_each_pick(target):
     w = execve.explorer(target)
-    assert isinstance(w, interactive)
-    w.children[0].value = "a directory"
-    text = w.result.text()
-    assert "mydocker-lab run exit code  126" in text and "EACCES" in text
-    w.children[0].value = "a program in PATH"
-    assert "hello from the container" in w.result.text()
+    assert isinstance(w, Explorer)
+    assert "mydocker-lab run exit code  127" in repr(w)  # before any pick
+    w.controls["case"].value = "a directory"
+    assert "mydocker-lab run exit code  126" in repr(w) and "EACCES" in repr(w)
+    w.controls["case"].value = "a script without #! line"
+    assert "ENOEXEC" in repr(w) and "shell's (POSIX) convention" in repr(w)
+    w.controls["case"].value = "a program in PATH"
+    assert "hello from the container" in repr(w)
+
+
+def test_missing_interpreter_is_enoent_for_a_file_that_exists(target):
+    results = target.probe("missing-interpreter")
+    assert [(r["exists"], r["execve"]) for r in results] == [(True, "ENOENT")] * 2
+    assert results[0]["first_line"] == "#!/no/such/interpreter"
+    assert results[1]["interpreter"].endswith("X") and results[1]["interpreter_exists"] is False
+    text = execve.missing_interpreter(target).text()
+    assert text.count("yes, mode 755") == 2 and text.count("ENOENT") == 2
+
+
+def test_zombie_of_a_pid1_that_does_not_reap(target):
+    result = target.probe("zombie")
+    states = {m["pid"]: m["state"] for m in result["members"]}
+    assert states[1] in "SR" and "Z" in states.values(), states
+    assert result["exit"] == 137 and result["left"] == []  # gone with PID 1
+
+
+def test_an_init_that_reaps_as_pid1_and_as_subreaper(target):
+    result = target.probe("reaping")
+    inside, host = result["container"], result["host"]
+    assert inside["pid"] == 1 and not inside["subreaper"] and len(inside["reaped"]) == 1
+    assert host["pid"] != 1 and host["subreaper"] and len(host["reaped"]) == 1
+    assert inside["exit"] == 0 == host["exit"] and inside["run_exit"] == 0
+    text = execve.zombies(target).text()
+    assert "Z (zombie)" in text and "✔ 1 zombie" in text and "reaped orphans: PID 4" in text
 
 
 def test_pid1_rules(target):
@@ -81,24 +113,75 @@ def test_pid1_rules(target):
     assert "\n  PID  PPID COMMAND\n    1     0 sh -c (sleep 5 &); ps -o pid,ppid,args\n" in text
 
 
-def test_check_exit_codes_right_and_wrong(target):
-    placeholder = execve.check_exit_codes(dict.fromkeys(execve.PREDICT, ...), target)
-    assert isinstance(placeholder, Verdict) and not placeholder
-    assert "missing" in placeholder.message
-    right = dict(zip(execve.PREDICT, [127, 126, 126, 3]))
-    assert execve.check_exit_codes(right, target).ok
-    wrong = dict(right, **{"a directory": 127})
-    verdict = execve.check_exit_codes(wrong, target)
-    assert not verdict and "126" in verdict.hint
-    assert not execve.check_exit_codes({"x": 1}, target)
+RIGHT_CODES = dict(zip(execve.PREDICT, [127, 126, 126, 3]))
 
 
-def test_check_pid1_argv_right_and_wrong(target):
-    assert execve.check_pid1_argv(["cat", "/proc/1/cmdline"], target).ok
-    assert execve.check_pid1_argv(["sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline"], target).ok
-    not_pid1 = execve.check_pid1_argv(["sh", "-c", "cat /proc/self/cmdline"], target)
-    assert not not_pid1 and "/proc/self" in not_pid1.hint
-    assert not execve.check_pid1_argv(None, target)
-    missing = execve.check_pid1_argv(["no-such-program"], target)
-    assert not missing and "not found" in missing.hint
-    assert not execve.check_pid1_argv(["echo", "echo"], target)
+def test_check_exit_codes_right(target):
+    verdict = execve.check_exit_codes(RIGHT_CODES, target)
+    assert verdict.ok and "all 4" in verdict.message
+
+
+@pytest.mark.parametrize("answer, message, hint", [
+    (dict.fromkeys(execve.PREDICT, ...), "4 of 4 predictions are still missing", "whole number"),
+    (dict(RIGHT_CODES, **{"a command that fails": ...}), "1 of 4", "whole number"),
+    (dict(RIGHT_CODES, **{"a command that fails": True}), "1 of 4", "whole number"),
+    (dict(RIGHT_CODES, **{"a directory": "126"}), "1 of 4", "whole number"),
+    ({"x": 1}, "exactly these keys", "copy the dict"),
+    (None, "exactly these keys", "copy the dict"),
+    ([127, 126, 126, 3], "exactly these keys", "copy the dict"),
+    (dict(RIGHT_CODES, **{"a directory": 127}), "1 of 4 wrong", "a directory is found"),
+    (dict(RIGHT_CODES, **{"a script without #! line": 127}), "1 of 4 wrong", "ENOEXEC"),
+    (dict(RIGHT_CODES, **{"a script without #! line": 0}), "1 of 4 wrong", "ENOEXEC"),
+    (dict(RIGHT_CODES, **{"a program that is not there": 126}), "1 of 4 wrong", "127"),
+    (dict(RIGHT_CODES, **{"a command that fails": 1}), "1 of 4 wrong", "program's own"),
+    (dict(RIGHT_CODES, **{"a command that fails": 255}), "1 of 4 wrong", "program's own"),
+    (dict(zip(execve.PREDICT, [126, 127, 127, 0])), "4 of 4 wrong", "127"),
+])
+def test_check_exit_codes_wrong(target, answer, message, hint):
+    verdict = execve.check_exit_codes(answer, target)
+    assert isinstance(verdict, Verdict) and not verdict
+    assert message in verdict.message and hint in verdict.hint
+
+
+@pytest.mark.parametrize("argv, pid1", [
+    (["cat", "/proc/1/cmdline"], "cat /proc/1/cmdline"),
+    (["sh", "-c", "exec cat /proc/1/cmdline"], "cat /proc/1/cmdline"),
+    (["bash", "-c", "cat /proc/1/cmdline"], "cat /proc/1/cmdline"),  # bash execs it
+    (["ps", "-o", "args=", "-p", "1"], "ps -o args= -p 1"),
+    (["cat", "/proc/self/cmdline"], "cat /proc/self/cmdline"),  # cat is PID 1 itself
+    (["sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline"], "sh -c 'tr '\"'\"'\\0'\"'\"' '\"'\"' '\"'\"' < /proc/1/cmdline'"),
+    (("cat", "/proc/1/cmdline"), "cat /proc/1/cmdline"),  # a tuple is a list too
+    # the shell stays PID 1 (cat is its child): it is PID 1's cmdline that cat prints
+    (["sh", "-c", "cat /proc/1/cmdline; true"], "sh -c 'cat /proc/1/cmdline; true'"),
+])
+def test_check_pid1_argv_right(target, argv, pid1):
+    verdict = execve.check_pid1_argv(argv, target)
+    assert verdict.ok, verdict.text()
+    assert verdict.message == "PID 1's own cmdline: " + pid1
+
+
+@pytest.mark.parametrize("argv, message, hint", [
+    (["sh", "-c", "cat /proc/self/cmdline; true"], "not PID 1's cmdline", "/proc/self"),
+    (["cat", "/proc/1/environ"], "not PID 1's cmdline", "/proc/<pid>/cmdline"),
+    (["echo", "echo"], "not PID 1's cmdline", "/proc/<pid>/cmdline"),
+    (["echo", "cat", "/proc/1/cmdline"], "not PID 1's cmdline", "/proc/1/cmdline"),
+    (["sh", "-c", "echo sh -c"], "not PID 1's cmdline", "/proc/<pid>/cmdline"),
+    (["true"], "not PID 1's cmdline", "printed nothing"),
+    (["cat", "/proc/2/cmdline"], "not PID 1's cmdline", "printed nothing"),
+    (["no-such-program", "/proc/1/cmdline"], "could not start", "not found"),
+    (["/"], "could not start", "is a directory"),
+    (None, "non-empty list of strings", "no shell parses it"),
+    ([], "non-empty list of strings", "no shell parses it"),
+    ("cat /proc/1/cmdline", "non-empty list of strings", "no shell parses it"),
+    (["cat", 1], "non-empty list of strings", "no shell parses it"),
+])
+def test_check_pid1_argv_wrong(target, argv, message, hint):
+    verdict = execve.check_pid1_argv(argv, target)
+    assert isinstance(verdict, Verdict) and not verdict, verdict.text()
+    assert message in verdict.message and hint in verdict.hint.lower(), verdict.text()
+
+
+def test_checkers_never_leave_a_process(target):
+    before = set(children(os.getpid()))
+    execve.check_pid1_argv(["sh", "-c", "sleep 0.1 & cat /proc/1/cmdline"], target)
+    assert set(children(os.getpid())) <= before

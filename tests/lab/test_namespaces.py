@@ -89,8 +89,10 @@ def test_diagram_is_deterministic_and_shows_what_is_shared():
 
 
 def test_explorer_widget_runs_the_probe_for_the_ticked_boxes(target):
+    from mydocker_lab.lab.widgets import Explorer
     widget = ns.explorer(target)
-    boxes = {child.description.split()[0]: child for child in widget.children[:6]}
+    assert isinstance(widget, Explorer) and widget.runs == 1   # its result before any click
+    boxes = {name: box for name, box in widget.controls.items()}
     assert sorted(boxes) == sorted(ns.KINDS)
     boxes["pid"].value = True
     boxes["net"].value = True
@@ -99,9 +101,38 @@ def test_explorer_widget_runs_the_probe_for_the_ticked_boxes(target):
     assert result.report["kinds"] == ["pid", "net"]
     assert result.own["pid"] and result.own["net"] and not result.own["uts"]
     assert "PID 1" in result.text() and "only lo" in result.text()
+    net_row = [line for line in result.text().splitlines() if line.startswith("net ")]
+    assert net_row[-1].rstrip().endswith("NEW: its own")
     boxes["pid"].value = False
     assert widget.result.report["kinds"] == ["net"]
     assert "CLONE_NEWNET = 0x40000000" in widget.result.text()
+    assert repr(widget) == widget.result.text()
+
+
+def test_diagram_draws_a_new_pid_or_user_namespace_inside_the_parents():
+    picture = ns.diagram({"uts": False, "pid": False, "user": False})
+    assert picture.html().count("nested in it") == 2
+    assert "pid      [     the host's     [ NEW, nested in it  ]]" in picture.text()
+    assert "uts      [     the host's     ] [        NEW         ]" in picture.text()
+
+
+def test_root_in_the_container_is_the_hosts_root(target):
+    view = ns.root_in_the_container(target)
+    right, left = view.right.splitlines(), view.left.splitlines()
+    assert right[1] == "0"
+    if target.root:   # the book's container: uid 0 with every capability, the host's files
+        assert "CapEff: " + ns.BOUNDING_SET in right
+        assert left[1] == "written in the container"
+        assert left[3] == "root " + ns.ROOT_DEMO_FILE
+    assert target.run(["test", "-e", ns.ROOT_DEMO_FILE]).returncode == 1   # removed
+
+
+def test_userns_by_hand(target):
+    text = ns.userns_by_hand(target).text()
+    assert "uid 65534, gid 65534   uid_map: []   gid_map: []   setgroups: allow" in text
+    assert "uid 0, gid 0   uid_map: [0 %d 1]" % (0 if target.root else os.geteuid()) in text
+    assert "setgroups: deny" in text and "a file made inside: owner 0" in text
+    assert "EPERM  (a map is written once)" in text
 
 
 def test_side_by_side_runs_the_container_side_in_a_container(target):
@@ -144,28 +175,51 @@ def test_explorer_shows_the_hosts_name_as_a_label(target):
 @pytest.mark.parametrize("answer", [
     "unshare --uts sh -c 'hostname lab && hostname'",
     "unshare -u sh -c 'hostname other; cat /proc/sys/kernel/hostname'",
+    "unshare --user --map-root-user --uts sh -c 'hostname lab && hostname'",   # rootless
+    "unshare --uts sh -c 'hostname lab; uname -n'",
+    "unshare --uts --fork --pid sh -c 'hostname in-pid-ns && hostname'",
+    "python3 -m mydocker_lab run --hostname mine hostname",
+    "echo before; unshare --uts sh -c 'hostname x && hostname'",
 ])
 def test_hostname_exercise_accepts_right_answers(answer, target):
     verdict = ns.check_own_hostname(answer, target)
     assert isinstance(verdict, Verdict) and verdict.ok, verdict.text()
+    assert "a UTS namespace of its own" in verdict.message
     assert "the host's name is unchanged" in verdict.message
 
 
-@pytest.mark.parametrize("answer, expect", [
-    ("hostname", "still called"),
-    ("hostname renamed-host && hostname", "renamed the host"),   # safe: the checker's sandbox
-    ("unshare --uts true", "printed nothing"),
-    ("unshare --uts sh -c 'exit 3'", "failed"),
+@pytest.mark.parametrize("answer, expect, hint", [
+    ("hostname", "still called", "set a new name"),
+    ("hostname renamed-host && hostname", "renamed the host", "unshare --uts"),  # sandboxed
+    ("unshare --uts true", "printed nothing", "hostname"),
+    ("unshare --uts sh -c 'exit 3'", "failed", "terminal"),
+    ("echo notthehost", "no process of your command had a UTS namespace", "unshare --uts"),
+    ("printf 'lab\\n'", "no process of your command had a UTS namespace", "unshare --uts"),
+    ("unshare --uts hostname", "still called", "set a new name"),
+    ("unshare --uts sh -c 'hostname lab'; echo other", "is not that name", "print"),
+    ("unshare --uts sh -c 'hostname lab && hostname'; hostname", "still called",
+     "set a new name"),
+    ("no-such-command-xyz", "failed", "terminal"),
+    ("", "not a shell command", "string"),
+    (None, "not a shell command", "string"),
+    (42, "not a shell command", "string"),
 ])
-def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect, target):
+def test_hostname_exercise_rejects_wrong_answers_with_a_hint(answer, expect, hint, target):
     verdict = ns.check_own_hostname(answer, target)
-    assert not verdict.ok and expect in verdict.message and verdict.hint, verdict.text()
+    assert not verdict.ok and expect in verdict.message, verdict.text()
+    assert verdict.hint and hint in verdict.hint, verdict.text()
     hostname = _hostname(target)
     assert hostname != "renamed-host"
     # the host's name appears only as its label, never as itself
-    assert hostname not in verdict.text().replace("$ " + answer, "").split()
+    assert hostname not in verdict.text().replace("$ %s" % answer, "").split()
     if answer == "hostname":
         assert verdict.details.splitlines() == ["$ hostname", HOST_NAME]
+
+
+def test_hostname_exercise_never_waits_for_ever(target):
+    verdict = ns.check_own_hostname("unshare --uts sh -c 'hostname x; hostname; sleep 600'",
+                                    target, timeout=3)
+    assert not verdict.ok and "did not end" in verdict.message and verdict.hint
 
 
 def test_host_network_exercise(target):
@@ -177,6 +231,10 @@ def test_host_network_exercise(target):
     nothing = ns.check_host_network(set(), target)
     assert not nothing.ok and "pid" in nothing.hint
     assert not ns.check_host_network({"pid", "nett"}, target).ok
+    for wrong in ("uts", 5, None, [1, 2]):   # not a set of names: a verdict, never a raise
+        verdict = ns.check_host_network(wrong, target)
+        assert not verdict.ok and "set" in verdict.hint, verdict.text()
+    assert ns.check_host_network(["uts", "pid", "mnt", "ipc"], target).ok   # any iterable
 
 
 def test_flags_text_matches_the_runtime():

@@ -3,17 +3,23 @@
 Each probe runs on the target as its own process; the experiments fork
 children or start real containers with ``python -m mydocker_lab run``.
 """
+import ctypes
 import errno
 import json
 import os
 import shutil
+import signal
+import struct
 import subprocess
 import tempfile
 import time
 
 from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors
 from . import probe
-from .support import cmdline, in_child, outcome, read_all, run_mydocker, stat
+from .run_flow import _blocked_on, _gate, _tree
+from ..common import log_records
+from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
+                      outcome, probe_argv, read_all, read_text, run_mydocker, stat)
 
 #: What the program started by execve prints about itself (``$$`` is its own PID).
 SELF_REPORT = 'echo "$$"; echo "$PPID"; readlink "/proc/$$/exe"; cat "/proc/$$/cmdline"'
@@ -73,13 +79,70 @@ def _scratch():
     directory = tempfile.mkdtemp(prefix="mydocker-lab-03-")
     files = {"notes.txt": ("just text\n", 0o644),
              "no-shebang": ("echo I am a script without a first line\n", 0o755),
-             "with-shebang": ("#!/bin/sh\necho I am a script: /bin/sh runs me\n", 0o755)}
+             "with-shebang": ("#!/bin/sh\necho I am a script: /bin/sh runs me\n", 0o755),
+             "bad-interpreter": ("#!/no/such/interpreter\necho never printed\n", 0o755)}
     for name, (text, mode) in files.items():
         with open(os.path.join(directory, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(directory, name), mode)
+    _without_loader(os.path.join(directory, "no-loader"))
     os.chmod(directory, 0o755)
     return directory
+
+
+def elf_interpreter(data):
+    """(offset, path) of an ELF file's PT_INTERP (the dynamic loader the kernel starts
+    first), or None for a static binary. 64-bit little-endian ELF only."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return None
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _flags, p_offset, _va, _pa, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 3:  # PT_INTERP
+            return p_offset, data[p_offset:p_offset + p_filesz].rstrip(b"\0").decode()
+    return None
+
+
+def _without_loader(path):
+    """A copy of /bin/true whose ELF interpreter names a loader that does not exist (its
+    last letter changed to X): the file exists, is executable, and execve() says ENOENT."""
+    with open(os.path.realpath("/bin/true"), "rb") as f:
+        data = bytearray(f.read())
+    found = elf_interpreter(bytes(data))
+    if found is not None:
+        offset, loader = found
+        data[offset + len(loader) - 1] = ord("X")
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o755)
+    return None if found is None else (loader, loader[:-1] + "X")
+
+
+@probe("missing-interpreter")
+def missing_interpreter():
+    """Two files that exist and are executable, yet execve() says 'No such file or
+    directory': a script whose #! interpreter is missing, an ELF whose loader is missing."""
+    directory = _scratch()
+    try:
+        results = []
+        for name in ("bad-interpreter", "no-loader"):
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                head = f.read()
+            loader = elf_interpreter(head)
+            results.append({
+                "file": "/tmp/lab/" + name,
+                "exists": os.path.exists(path), "mode": oct(os.stat(path).st_mode & 0o777),
+                "first_line": head.split(b"\n", 1)[0].decode() if head[:2] == b"#!" else None,
+                "interpreter": loader[1] if loader else None,
+                "interpreter_exists": os.path.exists(loader[1]) if loader else None,
+                "execve": _execve_errno([path]),
+            })
+        return results
+    finally:
+        shutil.rmtree(directory)
 
 
 def _execve_errno(argv):
@@ -135,6 +198,43 @@ def exec_run(*argv):
     run = _in_container(*argv)
     return {"argv": list(argv), "exit": run["exit"], "stdout": run["stdout"],
             "errors": errors(run["logs"])}
+
+
+@probe("exec-pid1")
+def exec_pid1(*argv, timeout=60):
+    """``mydocker-lab run --hostname lab ARGV...`` with its stdout a *gate* (a pipe kept full,
+    as the run-flow probe does): the first write of the command's output blocks until we
+    read. While it is blocked, PID 1 of the container is alive (it is the writer, or waits
+    for it), and we read its real cmdline from the host's /proc: what PID 1 *is* at the moment
+    the answer is printed (after every execve it made, e.g. ``sh -c 'exec cat …'``)."""
+    out_r, out_w = _gate()
+    gates = {"stdout": os.fstat(out_r).st_ino}
+    proc = subprocess.Popen(mydocker("--log-level", "error", "run", "--hostname", HOSTNAME,
+                                     *argv), stdin=subprocess.DEVNULL, stdout=out_w,
+                            stderr=subprocess.PIPE, cwd="/")
+    os.close(out_w)
+    pid1, deadline = None, time.monotonic() + timeout
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(_blocked_on(pid, gates) for pid, _pp, _d in _tree(proc.pid)):
+                container = find_container(proc.pid)
+                try:
+                    pid1 = cmdline(container) if container else None
+                except OSError:
+                    pid1 = None
+                break
+            time.sleep(0.002)
+        os.read(out_r, 65536)  # the filler: the blocked write goes through
+        stdout = read_all(out_r)
+        stderr = proc.stderr.read().decode("utf-8", "replace")
+        code = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    return {"argv": list(argv), "exit": code, "stdout": stdout, "pid1": pid1,
+            "errors": errors(log_records(stderr))}
 
 
 def _sh(script):
@@ -195,3 +295,95 @@ def pid1():
             "orphan": dict(orphan, script=ORPHAN),
             "leave": dict(leave, script=LEAVE, seconds=round(elapsed, 2),
                           sleep_left_on_host=left)}
+
+
+# -- zombies -----------------------------------------------------------------------------------
+#: A subshell starts a short sleep and exits (the sleep is an orphan), then PID 1 becomes a
+#: long sleep: a program that never calls wait().
+ZOMBIE = "(sleep 0.2 &); exec sleep 60"
+#: The same orphan, under an init that reaps.
+ORPHAN_ONLY = "(sleep 0.2 &)"
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _members(root):
+    """root and its descendants as the container numbers them: [(pid inside, state, comm)]."""
+    out = []
+    for pid, _ppid, _depth in _tree(root):
+        try:
+            state, _ = stat(pid)
+        except (OSError, IndexError):
+            continue
+        out.append({"pid": (nspid(pid) or [pid])[-1], "state": state,
+                    "comm": read_text("/proc/%d/comm" % pid), "host_pid": pid})
+    return sorted(out, key=lambda m: m["pid"])
+
+
+@probe("zombie")
+def zombie(timeout=60):
+    """PID 1 that never wait()s: the orphan it inherits stays a zombie (Z), seen from the host.
+    Then SIGKILL to PID 1 from the host ends the container, and the zombie with it."""
+    proc = subprocess.Popen(mydocker("--log-level", "error", "run", "--hostname", HOSTNAME,
+                                     "sh", "-c", ZOMBIE), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid1 = container_pid(proc.pid, comm="sleep", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        members = _members(pid1)
+        while not any(m["state"] == "Z" for m in members) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            members = _members(pid1)
+        os.kill(pid1, signal.SIGKILL)
+        code = proc.wait(timeout=timeout)
+        left = [m["host_pid"] for m in members if os.path.exists("/proc/%d" % m["host_pid"])
+                and stat(m["host_pid"])[0] != "Z"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return {"script": ZOMBIE, "members": [dict(m, host_pid=None) for m in members],
+            "exit": code, "left": left}
+
+
+@probe("mini-init")
+def mini_init(*argv):
+    """A tiny init, as tini: start ``argv`` as a child, and reap *every* child until none is
+    left (orphans included), then return the main child's exit status. Not PID 1, it makes
+    itself a child subreaper (prctl PR_SET_CHILD_SUBREAPER), so orphans come to it anyway."""
+    subreaper = os.getpid() != 1
+    if subreaper:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    main = os.fork()
+    if main == 0:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            os.execvp(argv[0], list(argv))
+        finally:
+            os._exit(127)
+    status, reaped = None, []
+    while True:
+        try:
+            pid, raw = os.wait()
+        except ChildProcessError:  # none left
+            break
+        if pid == main:
+            status = os.waitstatus_to_exitcode(raw)
+        else:
+            reaped.append(pid)
+    return {"pid": os.getpid(), "subreaper": subreaper, "main": main, "reaped": reaped,
+            "exit": status}
+
+
+@probe("reaping")
+def reaping():
+    """The orphan of ORPHAN_ONLY under a reaping init: as the container's PID 1, and on the
+    host as a child subreaper."""
+    inside = outcome(run_mydocker("--log-level", "error", "run", "--hostname", HOSTNAME,
+                                  *probe_argv("mini-init", "sh", "-c", ORPHAN_ONLY), timeout=120))
+    host = subprocess.run(probe_argv("mini-init", "sh", "-c", ORPHAN_ONLY), capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return {"script": ORPHAN_ONLY, "container": dict(json.loads(inside["stdout"]),
+                                                     run_exit=inside["exit"]),
+            "host": json.loads(host.stdout)}

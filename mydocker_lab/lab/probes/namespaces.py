@@ -156,3 +156,174 @@ def explore(kinds):
 @probe("ns-explore")
 def ns_explore(kinds=""):
     return explore([k for k in kinds.split(",") if k])
+
+
+# -- Exercise 1: who had which hostname ----------------------------------------------------
+PTRACE_TRACEME, PTRACE_CONT, PTRACE_SETOPTIONS = 0, 7, 0x4200
+PTRACE_O_TRACEFORK, PTRACE_O_TRACEVFORK, PTRACE_O_TRACECLONE = 0x2, 0x4, 0x8
+PTRACE_O_TRACEEXIT, PTRACE_O_EXITKILL = 0x40, 0x100000
+PTRACE_EVENT_EXIT = 6
+_WALL = 0x40000000
+
+
+def _ptrace(request, pid, data=0):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.restype = ctypes.c_long
+    result = libc.ptrace(ctypes.c_long(request), ctypes.c_long(pid), None,
+                         ctypes.c_void_p(data))
+    if result == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), "ptrace")
+    return result
+
+
+def _hostname_in(pid):
+    """The hostname of ``pid``'s UTS namespace: a forked helper joins it and asks uname()."""
+    def ask():
+        with open("/proc/%d/ns/uts" % pid) as ns:
+            linux.setns(ns.fileno(), linux.CLONE_NEWUTS)
+        return os.uname().nodename.encode()
+    from .support import in_child
+    return in_child(ask)
+
+
+def traced_hostnames(argv, env, timeout=30):
+    """Run ``argv`` (stdout and stderr to a pipe) with every process it starts traced; as each
+    one ends (stopped at its exit by ptrace, its namespaces still there), note its UTS
+    namespace and that namespace's hostname. Returns ``(status, output, seen)``: ``seen`` is
+    ``{uts link: hostname}`` of every process of the command. Its stderr goes to ERRORS."""
+    import select
+    import signal
+    import time
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(out_r)
+            os.dup2(out_w, 1)
+            os.dup2(os.open(ERRORS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            _ptrace(PTRACE_TRACEME, 0)
+            os.execvpe(argv[0], argv, env)   # stops with SIGTRAP after the exec
+        finally:
+            os._exit(127)
+    os.close(out_w)
+    chunks, seen, status = [], {}, None
+    deadline = time.monotonic() + timeout
+    _, first = os.waitpid(pid, _WALL)
+    if os.WIFSTOPPED(first):
+        _ptrace(PTRACE_SETOPTIONS, pid, PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK
+                | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)
+        _ptrace(PTRACE_CONT, pid, 0)
+    else:
+        status = first
+    open_pipe = True
+    while status is None or open_pipe:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            raise TimeoutError("the command did not end in %d s" % timeout)
+        if open_pipe and select.select([out_r], [], [], 0.01)[0]:
+            chunk = os.read(out_r, 65536)
+            if chunk:
+                chunks.append(chunk)
+            else:
+                open_pipe = False
+                os.close(out_r)
+        while True:  # every tracee that stopped (or ended) meanwhile
+            try:
+                who, wstatus = os.waitpid(-1, _WALL | os.WNOHANG)
+            except ChildProcessError:
+                who = 0
+            if who == 0:
+                break
+            if os.WIFSTOPPED(wstatus):
+                event, sig = wstatus >> 16, os.WSTOPSIG(wstatus)
+                if event == PTRACE_EVENT_EXIT:
+                    try:
+                        link = os.readlink("/proc/%d/ns/uts" % who)
+                        seen[link] = _hostname_in(who) or ""
+                    except OSError:
+                        pass
+                deliver = 0 if event or sig == signal.SIGTRAP else sig
+                try:
+                    _ptrace(PTRACE_CONT, who, deliver)
+                except OSError:
+                    pass  # gone meanwhile (killed)
+            elif who == pid:
+                status = wstatus
+        if status is not None and not open_pipe:
+            break
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return os.waitstatus_to_exitcode(status), text, seen
+
+
+ERRORS = "/tmp/answer-stderr"   # in the sandbox's own /tmp
+
+
+@probe("uts-exercise")
+def uts_exercise(answer, timeout="60"):
+    """Exercise 1: run the student's shell command in a throw-away UTS namespace (standing for
+    the host) and watch every process it starts: which UTS namespaces and hostnames there
+    were, what it printed, and the "host's" name afterwards."""
+    sandbox(linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC)
+    host = {"uts": ns_ids()["uts"], "before": os.uname().nodename}
+    try:
+        status, output, seen = traced_hostnames(["sh", "-c", answer], dict(os.environ),
+                                                float(timeout))
+    except TimeoutError as err:
+        return {"timeout": str(err)}
+    host["after"] = os.uname().nodename
+    with open(ERRORS) as f:
+        errors = f.read()
+    return {"status": status, "output": output, "errors": errors, "host": host,
+            "own": {link: name for link, name in seen.items() if link != host["uts"]}}
+
+
+# -- Rootless by hand: uid_map, gid_map, setgroups -----------------------------------------
+_BY_HAND = r'''
+echo "uid $(id -u), gid $(id -g)   uid_map: [$(cat /proc/$$/uid_map)]   gid_map: [$(cat /proc/$$/gid_map)]   setgroups: $(cat /proc/$$/setgroups)"
+echo @@ready
+read go
+echo "uid $(id -u), gid $(id -g)   uid_map: [$(echo $(cat /proc/$$/uid_map))]   gid_map: [$(echo $(cat /proc/$$/gid_map))]   setgroups: $(cat /proc/$$/setgroups)"
+touch "$DIR/made-inside" && echo "a file made inside: owner $(stat -c %u "$DIR/made-inside")"
+'''
+
+
+@probe("userns-by-hand")
+def userns_by_hand():
+    """A shell in a new user namespace (``unshare --user``, nothing mapped) says who it is;
+    from outside, this probe writes its setgroups, uid_map and gid_map by hand (as newuidmap
+    would, and as ``unshare --map-root-user`` does); the shell says again. Then the probe
+    tries to write uid_map once more. The shell makes a file in a temporary directory, which
+    is removed at the end."""
+    import shutil
+    import subprocess
+    import tempfile
+    scratch_dir = tempfile.mkdtemp(prefix="mydocker-lab-userns-")
+    uid, gid = os.geteuid(), os.getegid()
+    shell = subprocess.Popen(["unshare", "--user", "sh", "-c", _BY_HAND], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env=dict(os.environ, DIR=scratch_dir))
+    before = []
+    for line in shell.stdout:
+        if line.strip() == "@@ready":
+            break
+        before.append(line.rstrip("\n"))
+    writes = []
+    for name, text in (("setgroups", "deny"), ("uid_map", "0 %d 1" % uid),
+                       ("gid_map", "0 %d 1" % gid), ("uid_map", "0 %d 1" % uid)):
+        try:
+            with open("/proc/%d/%s" % (shell.pid, name), "w") as f:
+                f.write(text)
+            result = "ok"
+        except OSError as err:
+            result = errname(err)
+        writes.append([name, text, result])
+    after, _ = shell.communicate("go\n", timeout=30)
+    made = os.path.join(scratch_dir, "made-inside")
+    made = os.stat(made).st_uid if os.path.exists(made) else None
+    shutil.rmtree(scratch_dir)
+    return {"uid": uid, "gid": gid, "before": before, "writes": writes,
+            "after": after.rstrip("\n").splitlines(), "file_owner_outside": made}
+
