@@ -208,54 +208,23 @@ def test_every_student_runs_rootless_as_themselves(day):
         assert d.who["hostname"] == os.uname().nodename
 
 
-#: Notebooks that cannot pass yet for *any* user who is not root, and what they raise then:
-#: issue 11 ("What the student sees": no cell may raise without root) makes them work
-#: rootless. They raise the same way for ``jupyter lab`` run as a user on a laptop, outside
-#: any hub, so the classroom is not their cause. Only these errors are excused, and only
-#: in these notebooks; once issue 11 lands, the strict xfail below fails: remove the entry.
-ROOTLESS_GAPS = {
-    "02-proc-mount-flags.ipynb": (
-        "issue 11: notebook 02's probes need root (mknod and setuid files; `unshare --mount` "
-        "without a user namespace)",
-        ("this probe needs root", "unshare failed: Operation not permitted")),
-}
-
-
-def notebook_failures(days, gaps):
-    """``{(notebook, error): [students]}`` of every error; with ``gaps``, the errors a
-    gap excuses are left out (and a gap's notebook that does not fail is *not* an error)."""
+def notebook_failures(days):
+    """``{(notebook, error): [students]}`` of every error of every notebook."""
     by_notebook = {}
     for d in days.values():
         for nb_name in expected_notebooks():
             result = d.notebooks.get(nb_name)
-            errors = ["not run"] if result is None else result["errors"]
-            excused = gaps.get(nb_name, (None, ()))[1]
-            for error in errors:
-                if not any(text in error for text in excused):
-                    by_notebook.setdefault((nb_name, error), []).append(d.name)
+            for error in ["not run"] if result is None else result["errors"]:
+                by_notebook.setdefault((nb_name, error), []).append(d.name)
     return by_notebook
 
 
-def _report(by_notebook):
-    return "\n".join("%s: %s (students: %s)" % (nb, what, " ".join(who))
-                     for (nb, what), who in sorted(by_notebook.items()))
-
-
 def test_every_notebook_passed_for_every_student(day):
-    """Every cell of every notebook ran without an error, for every student; the one
-    exception is a known rootless gap (ROOTLESS_GAPS), and only its own errors."""
+    """Every cell of every notebook ran without an error, for every student (rootless)."""
     _hub, days = day
-    failed = notebook_failures(days, ROOTLESS_GAPS)
-    assert not failed, _report(failed)
-
-
-@pytest.mark.xfail(strict=True, reason="; ".join(why for why, _ in ROOTLESS_GAPS.values()))
-def test_the_rootless_gaps_are_still_there(day):
-    """Fails (XPASS, strict) once issue 11 makes these notebooks pass without root: then
-    ROOTLESS_GAPS must go, and the test above holds every notebook to every cell."""
-    _hub, days = day
-    failed = {k: v for k, v in notebook_failures(days, {}).items() if k[0] in ROOTLESS_GAPS}
-    assert not failed, _report(failed)
+    failed = notebook_failures(days)
+    assert not failed, "\n".join("%s: %s (students: %s)" % (nb, what, " ".join(who))
+                                 for (nb, what), who in sorted(failed.items()))
 
 
 def test_no_student_saw_another(day):
@@ -339,6 +308,10 @@ async def grading_day(classroom, hub, days):
             " '--lessons', %r, os.path.expanduser('~/course'))))"
             % str(classroom.prefix / "lessons"))
         log["real lessons"] = real
+        # nbgrader itself accepts every real lesson the course made (its student version)
+        for name in re.findall(r"^assignment (\S+):", real["out"], re.M):
+            await teacher_sh("nbgrader", "generate_assignment", name)
+            log.setdefault("real lessons generated", []).append(name)
         await teacher_sh("nbgrader", "generate_assignment", TEST_LESSON)
         await teacher_sh("nbgrader", "release_assignment", TEST_LESSON)
         timed("nbgrader: course made, %s generated and released" % TEST_LESSON,
@@ -424,6 +397,7 @@ def test_the_real_lessons_that_are_in_the_format_become_assignments(grading):
     made = re.findall(r"^assignment (\S+):", real["out"], re.M)
     left_out = re.findall(r"^left out (\S+):", real["err"], re.M)
     TIMINGS["real lessons made into assignments: %s" % (" ".join(made) or "none")] = len(made)
+    assert grading["log"].get("real lessons generated", []) == made
     assert sorted(made + left_out) == sorted(
         p.stem for p in (ROOT / "notebooks" / "solutions").glob("*.ipynb")), real
 
