@@ -7,8 +7,16 @@ compared here and shown as a stable word, so stored outputs stay stable; what be
 the machine (its cgroup version, its CPUs) is compared too and shown as a label
 (``labels.py``).
 """
+import functools
+import html
+import inspect
+import json
+import os
+import re
+
 from .common import errors
-from .display import Note, SideBySide, Stack, Table, Verdict
+from .display import Note, Rich, SideBySide, Stack, Table, Verdict, pre
+from .grading import checker
 from .labels import CGROUP_VERSION, HOST_CPUS
 from .targets import get_target
 
@@ -17,11 +25,85 @@ __all__ = ["layout", "views", "memory_run", "memory_explorer", "oom", "cpu_vs_me
 
 MIB = 1 << 20
 
+#: What the experiments show as root, stored from a run as root on this course's machine
+#: (store_root_results(); tests/lab/test_cgroups.py checks that root sees the same now). A
+#: Python module, so that it goes wherever the package goes (no package data to declare).
+ROOT_RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cgroups_as_root.py")
+WHY_ROOT = ("Creating a cgroup, writing its limits and moving a process into it are writes in "
+            "the cgroup file system, which belongs to the host's root: a user namespace does "
+            "not make you its owner. (A systemd host can delegate a cgroup v2 subtree to a "
+            "user, e.g. systemd-run --user -p Delegate=yes; %s)")
+
+
+def delegated_subtree(target=None):
+    """Where the target's user may make cgroups with a memory controller without root: its
+    own cgroup v2 directory when it is writable and offers ``memory`` (a delegated
+    subtree); None, and why not, otherwise. Returns ``(path or None, reason)``."""
+    found = get_target(target).probe("cgroup-delegation")
+    return found["path"], found["reason"]
+
+
+class RootOnly(Rich):
+    """One clear box where the kernel refuses without root: why, and what root sees
+    (stored from a run as root, labelled as such)."""
+
+    def __init__(self, what, stored, why):
+        self.what, self.stored, self.why = what, stored, why
+
+    def text(self):
+        lines = ["⚠ needs root: %s" % self.what, "  why: " + self.why]
+        if self.stored:
+            lines += ["  what root sees (stored from a run as root, not run now):"]
+            lines += ["    " + line for line in self.stored.splitlines()]
+        return "\n".join(lines)
+
+    def html(self):
+        stored = ("<div><i>What root sees (stored from a run as root, not run now):</i></div>"
+                  + pre(html.escape(self.stored), "margin:4px 0;opacity:0.85")
+                  if self.stored else "")
+        return ('<div style="border-left:4px solid #b26a00;padding:4px 10px">'
+                '<b style="color:#b26a00">⚠ needs root: %s</b><div><i>why:</i> %s</div>%s</div>'
+                % (html.escape(self.what), html.escape(self.why), stored))
+
+
+def stored_results():
+    """{key: text} as stored (read afresh: store_root_results() may have just written it)."""
+    import importlib
+    from . import cgroups_as_root
+    return importlib.reload(cgroups_as_root).RESULTS
+
+
+def _stored(key):
+    return stored_results().get(key)
+
+
+def _as_root(key, what):
+    """Run the experiment as it is where the target is root; elsewhere, a RootOnly box with
+    the result stored under ``key`` (``key`` may use the call's arguments: "run-{0}-{1}")."""
+    def wrap(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            target = bound.arguments["target"] = get_target(bound.arguments["target"])
+            if target.root:
+                return func(*bound.args, **bound.kwargs)
+            values = [v for n, v in bound.arguments.items() if n != "target"]
+            _path, reason = delegated_subtree(target)
+            return RootOnly(what.format(*values), _stored(key.format(*values)),
+                            WHY_ROOT % reason)
+        run.stored_key = key
+        return run
+    return wrap
+
 #: Which file each option writes, in each version (what mydocker_lab/cgroups.py does).
 FILES = [
     ["-m 100m", "memory.limit_in_bytes = 104857600\nmemory.memsw.limit_in_bytes = 104857600",
      "memory.max = 104857600\nmemory.swap.max = 0"],
-    ["--cpu-shares 512", "cpu.shares = 512", "cpu.weight = 20  (1 + (512-2)*9999/262142)"],
+    ["--cpu-shares 512", "cpu.shares = 512",
+     "cpu.weight = 20  (runc < 1.3.2: 1 + (512-2)*9999/262142)"],
     ["--cpus 0.5", "cpu.cfs_period_us = 100000\ncpu.cfs_quota_us = 50000",
      "cpu.max = 50000 100000"],
     ["--cpuset-cpus 0", "cpuset.cpus = 0\ncpuset.mems = 0  (the parent's)",
@@ -102,6 +184,7 @@ def layout(target=None, labels=True):
                  Note(note), verdict)
 
 
+@_as_root("views-{0}", "a container's cgroup seen from both sides (mydocker-lab run -m {0})")
 def views(memory="100m", cpuset=None, target=None):
     """A running container's cgroup, from the host and from inside; then after it exits."""
     limits = ["-m", memory] + (["--cpuset-cpus", cpuset] if cpuset else [])
@@ -135,6 +218,7 @@ def views(memory="100m", cpuset=None, target=None):
                          "command ran, removed after it ended"))
 
 
+@_as_root("memory-{0}-{1}", "mydocker-lab run -m {0}m with a program that allocates {1} MiB")
 def memory_run(limit_mib=50, allocate_mib=100, target=None):
     """``mydocker-lab run -m LIMIT`` a program that allocates ALLOCATE MiB: what happens?"""
     result = get_target(target).probe("cgroup-memory", "%dm" % limit_mib, allocate_mib)
@@ -149,31 +233,36 @@ def memory_run(limit_mib=50, allocate_mib=100, target=None):
         verdict = Verdict(True, "%d MiB fit in the %d MiB limit (with the interpreter's own few "
                           "MiB)" % (allocate_mib, limit_mib))
     elif code == 137 and oom:
-        verdict = Verdict(False, "over the limit: the kernel's OOM killer sent SIGKILL",
-                          hint="raise the limit above %d MiB plus the interpreter's ~10 MiB"
-                          % allocate_mib)
+        # the limit did its job: not the student's mistake, the demonstration succeeding
+        verdict = Verdict(True, "the limit held: %d MiB do not fit in %d MiB, so the kernel's "
+                          "OOM killer ended the program with SIGKILL (exit 137)"
+                          % (allocate_mib, limit_mib))
     else:
         verdict = Verdict(False, "exit %d: %s" % (code, (failed or ["?"])[0]))
     return Stack(Table(["", "what happened"], rows), verdict)
 
 
 def memory_explorer(target=None):
-    """Sliders: a memory limit against a program that allocates; each change runs a container."""
-    from ipywidgets import IntSlider, interactive
-    return interactive(lambda limit_mib, allocate_mib: memory_run(limit_mib, allocate_mib,
-                                                                  target),
-                       {"manual": True, "manual_name": "run the container"},
-                       limit_mib=IntSlider(value=50, min=10, max=300, step=10,
-                                           description="-m (MiB)"),
-                       allocate_mib=IntSlider(value=100, min=10, max=300, step=10,
-                                              description="allocates (MiB)"))
+    """An explorer (mydocker_lab.lab.widgets): a memory limit against a program that
+    allocates; each press of *run the container* starts one real container."""
+    from ipywidgets import IntSlider, Layout
+    from .widgets import explorer
+    wide = Layout(width="26em")
+    return explorer(lambda limit_mib, allocate_mib: memory_run(limit_mib, allocate_mib,
+                                                               target=target),
+                    run_label="run the container",
+                    limit_mib=IntSlider(value=50, min=10, max=300, step=10,
+                                        description="-m (MiB)", layout=wide),
+                    allocate_mib=IntSlider(value=100, min=10, max=300, step=10,
+                                           description="allocates (MiB)", layout=wide))
 
 
 def oom(target=None):
-    """The fixed case for readers without a kernel: 200 MiB under -m 50m."""
-    return memory_run(50, 200, target)
+    """The demonstration: 200 MiB under -m 50m (the OOM killer's SIGKILL, exit 137)."""
+    return memory_run(50, 200, target=target)
 
 
+@_as_root("cpu-vs-memory", "a CPU limit and a memory limit, side by side")
 def cpu_vs_memory(target=None):
     """Over the CPU limit: slowed down. Over the memory limit: killed. Both for real."""
     target = get_target(target)
@@ -192,6 +281,7 @@ def cpu_vs_memory(target=None):
                          "makes the program wait; memory cannot, so it takes a process away"))
 
 
+@_as_root("cpuset-{0}", "mydocker-lab run --cpuset-cpus {0}")
 def cpuset_view(cpus="0", target=None):
     """``--cpuset-cpus CPUS``: the CPUs the kernel lets the command run on, both sides."""
     result = get_target(target).probe("cgroup-cpuset", cpus)
@@ -207,6 +297,57 @@ def cpuset_view(cpus="0", target=None):
 
 # -- the exercise -----------------------------------------------------------------------------
 
+_SIZE = re.compile(r"^(\d+)([kKmMgG]?)$")
+
+
+def _bytes(text):
+    """What the kernel makes of a memory size written to a cgroup file (``50M``, ``52428800``;
+    k, m, g in either case are powers of 1024); None if it would refuse it."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        return None
+    return int(match.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[match.group(2).lower()]
+
+
+def _by_hand_without_root(script, target):
+    """The checker without root: the script against stand-in $CG directories (plain files,
+    laid out as v2 and as v1), and what it wrote read back. Nothing is enforced."""
+    r = target.probe("cgroup-by-hand-files", script)
+    lines, wrong = [], None
+    for version in ("v2", "v1"):
+        run = r[version]
+        limit = _bytes(run["limit"])
+        lines.append("stand-in $CG (%s): limit file %r, cgroup.procs %s, program %s" % (
+            version, run["limit"], run["procs"] or "empty",
+            "ran as the same process" if run["program_pid"] and run["program_pid"] in
+            run["procs"] else "ran" if run["program_pid"] else "did not run (exit %d)"
+            % run["exit"]))
+        if wrong:
+            continue
+        if not run["program_pid"]:
+            wrong = ("on a %s layout the program did not run" % version,
+                     'end the script with exec "$@" (the checker passes the program as '
+                     'arguments); shell errors: %s' % (run["stderr"].strip()[-200:] or "none"))
+        elif limit != 50 * MIB:
+            wrong = ("on a %s layout the memory limit written is %r, not 50 MiB"
+                     % (version, run["limit"]),
+                     "write 50M into $CG/memory.max (cgroup v2) or $CG/memory.limit_in_bytes "
+                     "(v1); a script for both tests which file exists ([ -f ... ])")
+        elif run["program_pid"] not in run["procs"]:
+            wrong = ("on a %s layout the program is not the process in cgroup.procs" % version,
+                     "echo $$ > $CG/cgroup.procs moves this shell; exec keeps the process "
+                     "(and so its cgroup) while it becomes the program")
+    details = "\n".join(lines + ["(without root: plain files stand in for the cgroup; as root "
+                                 "the checker runs your script in a real cgroup and the OOM "
+                                 "killer must stop 200 MiB)"])
+    if wrong:
+        return Verdict(False, wrong[0], details=details, hint=wrong[1])
+    return Verdict(True, "your script writes the limit, moves its shell and becomes the "
+                   "program, on a v1 and a v2 layout (checked without root, on stand-in files)",
+                   details=details)
+
+
+@checker
 def check_by_hand(script, target=None):
     """Run the student's sh script in a fresh cgroup $CG (as root on the target) and judge it.
 
@@ -217,7 +358,10 @@ def check_by_hand(script, target=None):
     if not isinstance(script, str) or not script.strip():
         return Verdict(False, "my_script should be a string of shell commands",
                        hint='start from the template: three lines, the last is exec "$@"')
-    r = get_target(target).probe("cgroup-by-hand", script, "50")
+    target = get_target(target)
+    if not target.root:
+        return _by_hand_without_root(script, target)
+    r = target.probe("cgroup-by-hand", script, "50")
     small, large = r["small"], r["large"]
     details = "\n".join([
         "limit found in $CG:  %s" % _mib(r["limit"]),
@@ -242,3 +386,29 @@ def check_by_hand(script, target=None):
                             "(and its cgroup)")
     return Verdict(True, "you limited a process by hand, exactly as cgroups.py does it",
                    details=details)
+
+
+# -- the root results shown without root ------------------------------------------------------
+
+#: The calls whose results are stored for readers without root (the notebook's cells).
+STORED_CALLS = [(views, ("100m",)), (memory_run, (50, 200)), (memory_run, (100, 20)),
+                (memory_run, (50, 100)), (cpu_vs_memory, ()), (cpuset_view, ("0",))]
+
+
+def root_results(target=None):
+    """{key: text} of every stored call, run now (as root)."""
+    out = {}
+    for func, args in STORED_CALLS:
+        out[func.stored_key.format(*args)] = func(*args, target=target).text()
+    return out
+
+
+def store_root_results(target=None):
+    """Run every stored call as root and write ROOT_RESULTS (when the lesson changes)."""
+    results = root_results(target)
+    with open(ROOT_RESULTS, "w", encoding="utf-8") as f:
+        f.write('"""What notebook 06\'s experiments show as root, for readers without root.\n\n'
+                'Made by ``mydocker_lab.lab.cgroups.store_root_results()`` (as root); do not '
+                'edit.\n"""\nimport json\n\nRESULTS = json.loads(r"""\n%s\n""")\n'
+                % json.dumps(results, indent=1, ensure_ascii=False, sort_keys=True))
+    return results

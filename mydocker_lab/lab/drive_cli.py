@@ -4,6 +4,8 @@ The tour, the live-shell explorer and the exercise checker, all built on
 :class:`~mydocker_lab.lab.session.Session` (the one pexpect session of the lab, which the
 tests use too), on any target: the local Linux, or the VM through ssh.
 """
+import re
+
 from .grading import checker
 from .display import Pre, SideBySide, Stack, Transcript, Verdict
 from .labels import HostValues
@@ -40,6 +42,9 @@ def tour(target=None):
                 "the host's hostname did not change while the container renamed itself"))
 
 
+_SSH_CLOSED = re.compile(r"^(Shared connection|Connection) to \S+ closed\.\s*$")
+
+
 # -- the book's -ti: the caller's own terminal -------------------------------------------------
 def book_terminal(target=None):
     """The book's ``-ti``, live: ``/bin/sh`` as PID 1 of a new PID namespace on the *caller's*
@@ -56,6 +61,7 @@ def book_terminal(target=None):
         "--fork", "--pid", "--mount-proc", "--uts", "/bin/sh"]
     child = target.spawn(argv, timeout=60)
     transcript = Transcript(prompt=PROMPT)
+    rows, said = [], ""
     try:
         child.expect_exact(PROMPT)
         line = "ps -o pid,pgid,sid,tpgid,comm"
@@ -68,8 +74,18 @@ def book_terminal(target=None):
         child.sendline("exit 4")
         transcript.add("send", "exit 4")
         child.expect(pexpect.EOF)
-        said = child.before.replace("\r\n", "\n").strip()
+        # what the shell said as it ended (not ssh's own "Shared connection to ... closed."
+        # that a remote target driven through pipes adds after it)
+        said = "\n".join(line for line in child.before.replace("\r\n", "\n").splitlines()
+                         if not _SSH_CLOSED.match(line)).strip()
         transcript.add("out", said)
+    except (pexpect.EOF, pexpect.TIMEOUT) as err:  # e.g. user namespaces refused here
+        child.close(force=True)
+        return Verdict(False, "the book's setup could not be shown here: %s"
+                       % ("it ended early" if isinstance(err, pexpect.EOF) else "no prompt"),
+                       details=(child.before or "").strip()[-800:] or None,
+                       hint="unshare --fork --pid (with -r without root) must work on the "
+                            "target; notebook 01 shows whether namespaces do")
     finally:
         child.close(force=True)
     status = child.exitstatus

@@ -211,7 +211,7 @@ def pid1_rules(target=None):
         # how fast it returns depends on the machine (a VM without KVM: seconds); the
         # lesson is that it did not wait for the sleep
         SideBySide("mydocker-lab run returned %s\n`sleep 29.5` still running on the host: %s"
-                   % ("without waiting for the sleep" if leave["seconds"] < 10 else
+                   % ("without waiting for the sleep" if leave["seconds"] < 20 else
                       "after %.1f s" % leave["seconds"], "no" if gone else "YES"),
                    "%s\n-> %s" % (leave["stdout"].rstrip("\n"), _status(leave["exit"])),
                    "host", "container"))
@@ -322,10 +322,17 @@ def check_pid1_argv(argv, target=None):
     details = "ran: mydocker-lab run %s\nexit %d, printed: %s\nPID 1 was then: %s" % (
         _cmdline(argv), result["exit"], _nul(out.rstrip("\n")) or "(nothing)",
         _cmdline(pid1) if pid1 else "(gone: nothing was printed while it ran)")
+    right = bool(pid1) and (_printed(out) == pid1 or out.strip() == " ".join(pid1))
+    if result.get("timed_out"):
+        return Verdict(False, "your command was still running after %d s: it was stopped"
+                       % result["timeout"], details=details,
+                       hint="%sthe command should print PID 1's cmdline and end, as cat does"
+                       % ("it did print PID 1's cmdline, but then never ended: "
+                          if right else ""))
     if result["exit"] in (126, 127):
         return Verdict(False, "the container could not start your command", details=details,
                        hint="; ".join(result["errors"]) or "check the program's name")
-    if pid1 and _printed(out) == pid1 or pid1 and out.strip() == " ".join(pid1):
+    if right:
         return Verdict(True, "PID 1's own cmdline: %s" % _cmdline(pid1), details=details)
     joined = " ".join(argv)
     if not out.strip():

@@ -8,7 +8,7 @@ and shapes what they report for display.
 import html
 
 from .common import ALL_KINDS, CHILD_HOSTNAME, HOSTNAME, KINDS, SHM_KEY
-from .display import Html, Note, Pre, SideBySide, Stack, Table, Verdict
+from .display import Html, Pre, SideBySide, Stack, Table, Verdict
 from .grading import checker
 from .labels import HOST_NAME, HostValues, host_values
 from .targets import TargetError, get_target
@@ -342,6 +342,11 @@ def check_own_hostname(answer, target=None, timeout=60):
         return Verdict(False, "the answer is not a shell command (a non-empty string)",
                        "write it as a string, e.g. ANSWER = \"unshare --uts sh -c '...'\"")
     report = get_target(target).probe("uts-exercise", answer, timeout, timeout=timeout + 120)
+    if "ptrace_refused" in report:
+        return Verdict(False, "the checker cannot watch your command's processes on this "
+                       "machine: ptrace is refused (%s)" % report["ptrace_refused"],
+                       "a security module forbids it (Yama's ptrace_scope 3?): check this "
+                       "exercise in the course VM (MYDOCKER_LAB_TARGET=vagrant)")
     if "timeout" in report:
         return Verdict(False, "your command did not end (%s)" % report["timeout"],
                        "the child should print its name and exit: no interactive shell, "

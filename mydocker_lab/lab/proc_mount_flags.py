@@ -8,7 +8,6 @@ comes first (``unshare --user --map-root-user``): root inside, yourself outside;
 kernel refuses there is shown as root's result, labelled.
 """
 import html
-import re
 import shlex
 
 from .. import linux

@@ -123,8 +123,10 @@ class _Remote(Target):
         mux = (["-o", "ControlMaster=" + master,
                 "-o", "ControlPath=" + control,
                 "-o", "ControlPersist=%d" % CONTROL_PERSIST] if MULTIPLEX else [])
+        # LogLevel=ERROR: ssh's own notices ("Shared connection to ... closed.", "Warning:
+        # Permanently added ...") would land in the remote terminal's transcript.
         return (["ssh"] + self.ssh_options()
-                + ["-o", "BatchMode=yes"] + mux
+                + ["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"] + mux
                 + ["-o", "ServerAliveInterval=15", "-tt" if tty else "-T"])
 
     def connect(self, timeout=120):

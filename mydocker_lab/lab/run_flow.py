@@ -12,6 +12,7 @@ import shlex
 from .. import linux
 from .common import log_records
 from .display import Note, Pre, Rich, SideBySide, Stack, Table, Verdict
+from .grading import checker
 from .labels import HOST_NAME, HOST_PROPAGATION, HostValues
 from .targets import get_target
 
@@ -32,9 +33,11 @@ STEPS = [
     ("private", "4 · / private", "init makes / recursively private: its mounts will not "
      "propagate to the host (where systemd booted the host, / is shared, and they would).",
      "(missing in the book) ↔ container/init.py"),
-    ("proc", "5 · hostname, /proc", "init sets the hostname (new UTS namespace) and mounts a "
-     "fresh proc on /proc: from now on, ps inside sees only the container's processes.",
-     "init.go syscall.Mount ↔ container/init.py linux.mount"),
+    ("proc", "5 · hostname, /proc", "init sets the hostname (--hostname lab: ours only; the "
+     "book's init never calls sethostname, its container keeps the host's name in a UTS "
+     "namespace of its own) and mounts a fresh proc on /proc: from now on, ps inside sees "
+     "only the container's processes.",
+     "init.go syscall.Mount ↔ container/init.py linux.sethostname, linux.mount"),
     ("execve", "6 · execve", "init execve()s the command: same process, still PID 1, new "
      "program. The command starts its own child (sleep, PID 2).",
      "init.go syscall.Exec ↔ container/init.py execvpe"),
@@ -62,7 +65,7 @@ MESSAGES = [
     ("init", _C, _C, "execve(/proc/self/exe, [… init …])"),
     ("init", _P, _C, "the command, through a pipe"),
     ("private", _C, _C, "mount(\"\", \"/\", MS_PRIVATE|MS_REC)"),
-    ("proc", _C, _C, "sethostname(\"lab\")"),
+    ("proc", _C, _C, "sethostname(\"lab\")  (ours; not the book's)"),
     ("proc", _C, _C, "mount(\"proc\", \"/proc\", NOEXEC|NOSUID|NODEV)"),
     ("execve", _C, _X, "execve(CMD): no new process"),
     ("execve", _X, _X, "runs; fork() → sleep (PID 2)"),
@@ -287,13 +290,29 @@ def show_step(run, key):
 
 
 def stepper(run):
-    """An ipywidgets stepper through the captured run flow."""
-    from ipywidgets import SelectionSlider, interactive, Layout
-    return interactive(lambda step: show_step(run, step),
-                       step=SelectionSlider(options=[(s[1], s[0]) for s in STEPS],
-                                            value="clone", description="step",
-                                            continuous_update=False,
-                                            layout=Layout(width="640px")))
+    """The stepper through the captured run flow: a slider over the eight steps."""
+    from ipywidgets import Layout, SelectionSlider
+    from .widgets import explorer
+    return explorer(lambda step: show_step(run, step),
+                    step=SelectionSlider(options=[(s[1], s[0]) for s in STEPS],
+                                         value="clone", description="step",
+                                         continuous_update=False,
+                                         layout=Layout(width="640px")))
+
+
+def self_exe(target=None):
+    """/proc/self/exe, the magic link the re-exec goes through, looked at for real."""
+    r = get_target(target).probe("self-exe")
+    names = {"started": "sleep started from /tmp/lab/prog (a copy of sleep)",
+             "renamed": "after mv prog prog.renamed", "removed": "after rm prog.renamed"}
+    rows = [["the probe (Python) reads /proc/self/exe",
+             "%s (this interpreter's file)" % ("<the Python interpreter>"
+                                               if r["self"] == r["python"] else r["self"])]]
+    rows += [["%s: readlink /proc/PID/exe" % names[what], link] for what, link in r["steps"]]
+    rows.append(["open(/proc/PID/exe) after rm: the bytes of the file it started from",
+                 "the same" if r["same_bytes_after_removal"] else "DIFFERENT"])
+    rows.append(["open(/proc/PID/exe, O_WRONLY) while it runs", r["write"]])
+    return Table(["", "what the kernel says"], rows)
 
 
 # -- exit codes --------------------------------------------------------------------------------
@@ -309,30 +328,86 @@ BOOK_NAMESPACES = ["ipc", "mnt", "net", "pid", "uts"]
 _FLAG_OF = {"uts": "CLONE_NEWUTS", "pid": "CLONE_NEWPID", "mnt": "CLONE_NEWNS",
             "net": "CLONE_NEWNET", "ipc": "CLONE_NEWIPC", "user": "CLONE_NEWUSER",
             "cgroup": "CLONE_NEWCGROUP"}
+#: The flag names a list may hold, with their values.
+_VALUE_OF = {name: getattr(linux, name) for name in _FLAG_OF.values()}
+#: clone() flags that are not namespaces (<sched.h>): what a stray bit is, in a hint.
+_OTHER_BITS = {0x100: "CLONE_VM", 0x200: "CLONE_FS", 0x400: "CLONE_FILES",
+               0x800: "CLONE_SIGHAND", 0x1000: "CLONE_PIDFD", 0x2000: "CLONE_PTRACE",
+               0x4000: "CLONE_VFORK", 0x8000: "CLONE_PARENT", 0x10000: "CLONE_THREAD",
+               0x40000: "CLONE_SYSVSEM", 0x80000: "CLONE_SETTLS",
+               0x100000: "CLONE_PARENT_SETTID", 0x200000: "CLONE_CHILD_CLEARTID",
+               0x400000: "CLONE_DETACHED", 0x800000: "CLONE_UNTRACED",
+               0x1000000: "CLONE_CHILD_SETTID", 0x80000000: "CLONE_IO"}
+#: Names students guess that do not exist, and what they meant.
+_MADE_UP = {"CLONE_NEWMNT": "CLONE_NEWNS", "CLONE_NEWMOUNT": "CLONE_NEWNS",
+            "CLONE_NEWHOST": "CLONE_NEWUTS", "CLONE_NEWHOSTNAME": "CLONE_NEWUTS",
+            "CLONE_NEWNETWORK": "CLONE_NEWNET", "CLONE_NEWPROC": "CLONE_NEWPID"}
 _WITHOUT = {
     "uts": "sethostname() in the container would rename the host",
-    "pid": "the command would not be PID 1 (the child saw itself as PID %(pid_inside)d, its host PID)",
+    "pid": "the command would not be PID 1 (the child saw itself as PID %(pid_inside)s, its host PID)",
     "mnt": "mounting /proc in the container would change the host's mount table",
     "net": "the container would see and use the host's network interfaces",
     "ipc": "the container would share System V IPC and POSIX message queues with the host",
 }
+_NAMESPACE_BITS = sum(_VALUE_OF.values())
+
+
+class FlagError(ValueError):
+    def __init__(self, message, hint):
+        super().__init__(message)
+        self.hint = hint
+
+
+def _bits(value):
+    return [1 << i for i in range(value.bit_length()) if value >> i & 1]
 
 
 def _flag_value(flags):
-    if isinstance(flags, int) and not isinstance(flags, bool):
+    """The int of an answer: an int, or a list of CLONE_NEW* names. FlagError (with a hint)
+    for anything else: a made-up name, a bit that is not a namespace, a bool..."""
+    if isinstance(flags, bool):
+        raise FlagError("True/False is not a set of flags",
+                        "combine the constants with |: linux.CLONE_NEWUTS | …")
+    if isinstance(flags, int):
+        if flags <= 0:
+            raise FlagError("%d has no flag in it" % flags,
+                            "combine the constants with |: linux.CLONE_NEWUTS | …")
+        stray = [b for b in _bits(flags) if not b & _NAMESPACE_BITS]
+        if stray:
+            named = ", ".join("%#x (%s)" % (b, _OTHER_BITS.get(b, "not a clone() flag"))
+                              for b in stray)
+            twice = [b for b in stray if b >> 1 & _NAMESPACE_BITS]
+            raise FlagError("not namespace flags: %s" % named,
+                            "use only the CLONE_NEW* constants of mydocker_lab.linux; %s"
+                            % ("did you add (+) a flag twice? combine them with |"
+                               if twice and not flags & 0xff00 else
+                               "CLONE_VM and its kind share memory, files or signal handlers "
+                               "with the parent: they make threads, not containers"))
         return flags
-    if isinstance(flags, (list, tuple, set)) and all(isinstance(f, str) for f in flags):
+    if isinstance(flags, (list, tuple, set)) and flags and all(isinstance(f, str)
+                                                               for f in flags):
         value = 0
         for name in flags:
-            short = name.upper().replace("CLONE_", "").replace("NEW", "")
-            attr = _FLAG_OF.get({"NS": "mnt", "MOUNT": "mnt"}.get(short, short.lower()))
-            if attr is None:
-                raise ValueError("unknown flag %r" % name)
-            value |= getattr(linux, attr)
+            if name in _VALUE_OF:
+                value |= _VALUE_OF[name]
+            elif name.upper() in _MADE_UP:
+                raise FlagError("there is no %s" % name,
+                                "the flag is %s (the mount namespace came first, in 2002, "
+                                "and was named CLONE_NEWNS: 'new namespace')"
+                                % _MADE_UP[name.upper()]
+                                if _MADE_UP[name.upper()] == "CLONE_NEWNS" else
+                                "the flag is %s" % _MADE_UP[name.upper()])
+            else:
+                raise FlagError("unknown flag %r" % name,
+                                "the names are exactly those of <sched.h>: %s"
+                                % ", ".join(sorted(_VALUE_OF)))
         return value
-    raise ValueError("give an int (linux.CLONE_NEWUTS | …) or a list of names")
+    raise FlagError("give an int (linux.CLONE_NEWUTS | …) or a list of names",
+                    "e.g. linux.CLONE_NEWUTS | linux.CLONE_NEWPID, or "
+                    "[\"CLONE_NEWUTS\", \"CLONE_NEWPID\"]")
 
 
+@checker
 def check_clone_flags(flags, target=None):
     """Exercise: the book's clone flags. Clones a real child with them on the target."""
     if flags is None or flags is Ellipsis:
@@ -340,14 +415,14 @@ def check_clone_flags(flags, target=None):
                        hint="combine constants with |, e.g. linux.CLONE_NEWUTS | …")
     try:
         value = _flag_value(flags)
-    except ValueError as err:
-        return Verdict(False, str(err), hint="e.g. linux.CLONE_NEWUTS | linux.CLONE_NEWPID")
+    except FlagError as err:
+        return Verdict(False, str(err), hint=err.hint)
     result = get_target(target).probe("clone-flags", hex(value))
     if "error" in result:
         return Verdict(False, "clone() refused these flags: %s" % result["error"],
                        hint="use only CLONE_NEW* constants from mydocker_lab.linux")
     new = result["new_namespaces"]
-    details = "the child had new namespaces: %s; it saw itself as PID %d" % (
+    details = "the child had new namespaces: %s; it saw itself as PID %s" % (
         ", ".join(new) or "none", result["pid_inside"])
     missing = [n for n in BOOK_NAMESPACES if n not in new]
     extra = [n for n in new if n not in BOOK_NAMESPACES]
@@ -357,9 +432,11 @@ def check_clone_flags(flags, target=None):
     if missing:
         hint = "; ".join("without %s, %s" % (_FLAG_OF[n], _WITHOUT[n] % result)
                          for n in missing)
-        return Verdict(False, "missing %d namespace%s" % (len(missing),
-                                                         "" if len(missing) == 1 else "s"),
-                       details=details, hint=hint)
+        if extra:
+            hint += "; and drop %s" % ", ".join(_FLAG_OF[n] for n in extra)
+        return Verdict(False, "missing %d namespace%s: %s" % (
+            len(missing), "" if len(missing) == 1 else "s",
+            ", ".join(_FLAG_OF[n] for n in missing)), details=details, hint=hint)
     return Verdict(False, "more than the book asks for: %s" % ", ".join(
         _FLAG_OF[n] for n in extra), details=details,
         hint="chapter 3.1 uses exactly five flags; drop %s"

@@ -1,7 +1,16 @@
 """Notebook 06's helpers (cgroups.py), in plain pytest: widgets driven by their children,
 the checker judged against the reference solution and against wrong answers."""
+import os
+import subprocess
+import sys
+
+import pytest
+
 from mydocker_lab.lab import cgroups as lab
+from mydocker_lab.lab.display import Verdict
 from mydocker_lab.lab.labels import CGROUP_VERSION, HOST_CPUS
+from mydocker_lab.lab.widgets import Explorer
+from support import ROOT
 
 #: The reference solution (the same text as notebooks/solutions/06-cgroups.ipynb).
 BY_HAND = """\
@@ -12,18 +21,26 @@ exec "$@"
 """
 
 
-def test_memory_explorer_widget_within_and_beyond(target):
+def test_memory_explorer_runs_once_per_press_within_and_beyond(target):
     widget = lab.memory_explorer(target)
-    limit, allocate = widget.children[0], widget.children[1]
-    limit.value, allocate.value = 100, 20
-    widget.update()
-    assert widget.result.parts[-1].ok
-    assert "exit status       0" in str(widget.result)
-    limit.value, allocate.value = 30, 200
-    widget.update()
-    text = str(widget.result)
-    assert not widget.result.parts[-1].ok
+    assert isinstance(widget, Explorer) and widget.runs == 1
+    assert "-m 50m python -c <allocate 100 MiB>" in repr(widget)  # shown before any press
+    widget.controls["limit_mib"].value = 100
+    widget.controls["allocate_mib"].value = 20
+    assert widget.runs == 1  # a slider alone starts no container
+    widget.run()  # one press of "run the container"
+    assert widget.result.parts[-1].ok and "exit status       0" in repr(widget)
+    widget.controls["limit_mib"].value = 30
+    widget.controls["allocate_mib"].value = 200
+    widget.run()
+    text = repr(widget)
     assert "137 = 128 + 9 (SIGKILL)" in text and "OOM" in text
+
+
+def test_oom_is_the_demonstration_succeeding_not_a_mistake(target):
+    shown = lab.oom(target)
+    assert shown.parts[-1].ok, shown
+    assert "the limit held" in shown.text() and "hint" not in shown.text()
 
 
 def test_views_both_sides_agree_and_the_cgroup_goes(target):
@@ -76,12 +93,76 @@ def test_layout_labels_the_version_and_checks_it_with_the_kernel(target):
         assert row[3].startswith("/") and row[4].endswith("/mydocker-lab")
 
 
-def test_by_hand_checker_accepts_the_solution_and_explains_mistakes(target):
-    assert lab.check_by_hand(BY_HAND, target)
-    placeholder = lab.check_by_hand('exec "$@"\n', target)
-    assert not placeholder and "not 50 MiB" in placeholder.message
-    no_move = lab.check_by_hand(BY_HAND.replace('echo $$ > "$CG/cgroup.procs"\n', ""), target)
-    assert not no_move and "cgroup.procs" in no_move.hint
-    no_exec = lab.check_by_hand(BY_HAND.replace('exec "$@"', "true"), target)
-    assert not no_exec and 'exec "$@"' in no_exec.hint
-    assert not lab.check_by_hand(None, target)
+RIGHT = [
+    BY_HAND,
+    BY_HAND.replace("50M", "52428800"),
+    BY_HAND.replace("50M", "51200k"),
+    'for f in memory.max memory.limit_in_bytes; do [ -f "$CG/$f" ] && echo 50m > "$CG/$f"; '
+    'done\necho $$ > "$CG/cgroup.procs"\nexec "$@"\n',
+]
+
+WRONG = [  # (script, what the message says, what the hint says)
+    ('exec "$@"\n', "not 50 MiB", "memory.max (cgroup v2) or"),
+    (BY_HAND.replace("50M", "100M"), "not 50 MiB", "write 50M"),
+    (BY_HAND.replace('echo $$ > "$CG/cgroup.procs"\n', ""), "", "cgroup.procs"),
+    (BY_HAND.replace('exec "$@"', "true"), "did not run", 'exec "$@"'),
+    ('echo 50M > "$CG/memory.max"\necho $$ > "$CG/cgroup.procs"\nexec "$@"\n', "", "[ -f"),
+    (None, "string of shell commands", "template"),
+    ("   ", "string of shell commands", "template"),
+]
+
+
+def _judge(target, script):
+    verdict = lab.check_by_hand(script, target)
+    assert isinstance(verdict, Verdict)
+    return verdict
+
+
+def test_by_hand_checker_accepts_right_answers(target):
+    for script in RIGHT:
+        verdict = _judge(target, script)
+        assert verdict.ok, (script, verdict)
+
+
+def test_by_hand_checker_rejects_wrong_answers_with_a_hint(target):
+    for script, message, hint in WRONG:
+        verdict = _judge(target, script)
+        if verdict.ok and "[ -f" in hint and target.root:
+            continue  # v2 only: right on a v2 machine as root (the stand-ins catch it rootless)
+        assert not verdict.ok, (script, verdict)
+        assert message in verdict.message and hint in verdict.hint, (script, verdict)
+
+
+def _as_nobody(code):
+    """Run ``code`` in this Python as the user nobody (a real rootless run); its stdout."""
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                           "env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", sys.executable,
+                           "-c", code], capture_output=True, text=True, timeout=300,
+                          check=True, cwd=ROOT).stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to become nobody (setpriv)")
+def test_without_root_the_checker_judges_on_stand_in_files():
+    code = ("from mydocker_lab.lab import cgroups as lab\n"
+            "for s in %r: print(repr(lab.check_by_hand(s).text()))" % (
+                RIGHT + [w[0] for w in WRONG],))
+    verdicts = [eval(line) for line in _as_nobody(code).splitlines()]  # noqa: S307 (our reprs)
+    assert all(v.startswith("✔") for v in verdicts[:len(RIGHT)]), verdicts
+    for (script, message, hint), v in zip(WRONG, verdicts[len(RIGHT):]):
+        assert v.startswith("✘") and message in v and hint in v, (script, v)
+    assert "stand-in $CG (v1)" in verdicts[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to become nobody (setpriv)")
+def test_without_root_an_experiment_is_one_box_with_roots_stored_result():
+    text = _as_nobody("from mydocker_lab.lab import cgroups as lab\nprint(lab.oom())")
+    assert text.startswith("⚠ needs root: mydocker-lab run -m 50m")
+    assert "why: Creating a cgroup" in text and "stored from a run as root" in text
+    assert "✔ the limit held" in text
+
+
+def test_the_stored_root_results_are_what_root_sees_now(target):
+    if not target.root:
+        pytest.skip("the stored results are root's: run as root to compare them")
+    assert lab.stored_results() == lab.root_results(target), (
+        "run lab.store_root_results() as root after changing the lesson")

@@ -181,7 +181,16 @@ def test_check_pid1_argv_wrong(target, argv, message, hint):
     assert message in verdict.message and hint in verdict.hint.lower(), verdict.text()
 
 
+def test_check_pid1_argv_stops_a_command_that_never_ends(target):
+    verdict = execve.check_pid1_argv(["sh", "-c", "cat /proc/1/cmdline; exec sleep 600"],
+                                     target)
+    assert not verdict and "still running after 30 s" in verdict.message
+    assert "did print PID 1's cmdline, but then never ended" in verdict.hint
+    assert "exit 137" in verdict.details
+
+
 def test_checkers_never_leave_a_process(target):
     before = set(children(os.getpid()))
-    execve.check_pid1_argv(["sh", "-c", "sleep 0.1 & cat /proc/1/cmdline"], target)
+    execve.check_pid1_argv(["sh", "-c", "sleep 600.0307 & cat /proc/1/cmdline"], target)
     assert set(children(os.getpid())) <= before
+    assert target.run(["pgrep", "-fx", "sleep 600.0307"]).returncode == 1  # killed with PID 1

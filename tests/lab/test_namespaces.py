@@ -178,10 +178,11 @@ def test_explorer_shows_the_hosts_name_as_a_label(target):
     "unshare --user --map-root-user --uts sh -c 'hostname lab && hostname'",   # rootless
     "unshare --uts sh -c 'hostname lab; uname -n'",
     "unshare --uts --fork --pid sh -c 'hostname in-pid-ns && hostname'",
-    "python3 -m mydocker_lab run --hostname mine hostname",
+    "{python} -m mydocker_lab run --hostname mine hostname",   # the target's interpreter
     "echo before; unshare --uts sh -c 'hostname x && hostname'",
 ])
 def test_hostname_exercise_accepts_right_answers(answer, target):
+    answer = answer.replace("{python}", target.python)
     verdict = ns.check_own_hostname(answer, target)
     assert isinstance(verdict, Verdict) and verdict.ok, verdict.text()
     assert "a UTS namespace of its own" in verdict.message
@@ -255,3 +256,22 @@ def test_the_notebook_has_its_parts():
 def test_probe_runs_on_the_target(target):
     links = target.probe("ns-links")
     assert links["uts"].startswith("uts:[")
+
+
+def test_hostname_exercise_where_ptrace_is_refused():
+    """A process that is traced already cannot PTRACE_TRACEME (EPERM, for real): the checker
+    says it cannot watch, and where to check instead -- never a false verdict on the answer."""
+    import shutil
+    from mydocker_lab.lab.targets import LocalTarget
+    if shutil.which("strace") is None:
+        pytest.fail("this test needs strace (apt-get install strace)")
+
+    class Traced(LocalTarget):
+        name = "local-under-strace"
+
+        def argv(self, argv):
+            return ["strace", "-f", "-qq", "-o", "/dev/null"] + list(argv)
+
+    verdict = ns.check_own_hostname("unshare --uts sh -c 'hostname lab && hostname'", Traced())
+    assert not verdict.ok and "ptrace is refused (EPERM)" in verdict.message, verdict.text()
+    assert "course VM" in verdict.hint

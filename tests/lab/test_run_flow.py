@@ -1,13 +1,19 @@
 """Notebook 04's helpers (run_flow.py) on the real runtime: the paused run flow, the
 diagram, the checker."""
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
-from ipywidgets import interactive
 
 from mydocker_lab import linux
 from mydocker_lab.lab import run_flow as flow
+from mydocker_lab.lab.display import Verdict
+from mydocker_lab.lab.probes.support import children
+from mydocker_lab.lab.widgets import Explorer
+
+BOOK = (linux.CLONE_NEWUTS | linux.CLONE_NEWPID | linux.CLONE_NEWNS | linux.CLONE_NEWNET
+        | linux.CLONE_NEWIPC)
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +74,25 @@ def test_what_clone_copied_is_labelled(run):
 
 def test_stepper_widget(run):
     w = flow.stepper(run)
-    assert isinstance(w, interactive)
-    w.children[0].value = "proc"
-    assert "hostname  lab" in w.result.text()
-    w.children[0].value = "init"
+    assert isinstance(w, Explorer)
+    assert "▶ clone" in repr(w)  # shown before any move
+    w.controls["step"].value = "proc"
+    assert "hostname  lab" in repr(w)
+    w.controls["step"].value = "init"
     tree = flow.host_view(run, "init").split("\n")
     assert tree[1].startswith("└─ PID ") and " …/mydocker_lab/__main__.py init --hostname " \
         in tree[1], tree
-    assert tree[1] in w.result.text()
+    assert tree[1] in repr(w)
+
+
+def test_self_exe_is_the_running_file_even_renamed_or_removed(target):
+    result = target.probe("self-exe")
+    assert result["self"] == result["python"]
+    assert [link for _what, link in result["steps"]] == [
+        "/tmp/lab/prog", "/tmp/lab/prog.renamed", "/tmp/lab/prog.renamed (deleted)"]
+    assert result["same_bytes_after_removal"] and result["write"] == "ETXTBSY"
+    text = flow.self_exe(target).text()
+    assert "<the Python interpreter>" in text and "ETXTBSY" in text
 
 
 def test_the_process_tree_fits_whatever_the_machine(run):
@@ -109,17 +126,81 @@ def test_exit_codes_measured(target):
     assert [row[2] for row in table.rows] == ["3", "125", "126", "127", "137"]
 
 
-def test_check_clone_flags(target):
-    book = (linux.CLONE_NEWUTS | linux.CLONE_NEWPID | linux.CLONE_NEWNS | linux.CLONE_NEWNET
-            | linux.CLONE_NEWIPC)
-    assert flow.check_clone_flags(book, target).ok
-    assert flow.check_clone_flags(["uts", "pid", "CLONE_NEWNS", "NEWNET", "ipc"], target).ok
-    no_pid = flow.check_clone_flags(book & ~linux.CLONE_NEWPID, target)
-    assert not no_pid and "CLONE_NEWPID" in no_pid.hint and "PID 1" in no_pid.hint
-    extra = flow.check_clone_flags(book | linux.CLONE_NEWCGROUP, target)
-    assert not extra and "CLONE_NEWCGROUP" in extra.message
-    assert not flow.check_clone_flags(None, target)
-    assert not flow.check_clone_flags(["bogus"], target)
+@pytest.mark.parametrize("answer", [
+    BOOK,
+    ["CLONE_NEWUTS", "CLONE_NEWPID", "CLONE_NEWNS", "CLONE_NEWNET", "CLONE_NEWIPC"],
+    ("CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID", "CLONE_NEWUTS"),
+    {"CLONE_NEWUTS", "CLONE_NEWPID", "CLONE_NEWNS", "CLONE_NEWNET", "CLONE_NEWIPC"},
+    0x6c020000,
+])
+def test_check_clone_flags_right(target, answer):
+    verdict = flow.check_clone_flags(answer, target)
+    assert verdict.ok, verdict.text()
+    assert "UTS, PID, mount, network, IPC" in verdict.message
+
+
+@pytest.mark.parametrize("answer, message, hint", [
+    (None, "no flags given yet", "combine"),
+    (..., "no flags given yet", "combine"),
+    (BOOK & ~linux.CLONE_NEWPID, "missing 1 namespace: CLONE_NEWPID", "would not be PID 1"),
+    (BOOK & ~linux.CLONE_NEWNS, "missing 1 namespace: CLONE_NEWNS", "mount table"),
+    (BOOK & ~linux.CLONE_NEWUTS, "CLONE_NEWUTS", "rename the host"),
+    (BOOK & ~linux.CLONE_NEWNET, "CLONE_NEWNET", "network interfaces"),
+    (BOOK & ~linux.CLONE_NEWIPC, "CLONE_NEWIPC", "System V IPC"),
+    (linux.CLONE_NEWPID, "missing 4 namespaces", "CLONE_NEWUTS"),
+    (BOOK & ~linux.CLONE_NEWIPC | linux.CLONE_NEWCGROUP, "missing 1", "drop CLONE_NEWCGROUP"),
+    (BOOK | linux.CLONE_NEWCGROUP, "more than the book asks for: CLONE_NEWCGROUP", "drop"),
+    (BOOK | linux.CLONE_NEWUSER, "more than the book asks for: CLONE_NEWUSER", "five flags"),
+    # the made-up name must not pass (there is no CLONE_NEWMNT)
+    (["CLONE_NEWUTS", "CLONE_NEWPID", "CLONE_NEWMNT", "CLONE_NEWNET", "CLONE_NEWIPC"],
+     "there is no CLONE_NEWMNT", "CLONE_NEWNS"),
+    (["CLONE_NEWUTS", "CLONE_NEWPID", "CLONE_NEWMOUNT"], "there is no CLONE_NEWMOUNT",
+     "CLONE_NEWNS"),
+    (["uts", "pid", "mnt", "net", "ipc"], "unknown flag 'uts'", "<sched.h>"),
+    (["CLONE_NEWUTS", "bogus"], "unknown flag 'bogus'", "<sched.h>"),
+    (["CLONE_NEWUTS", 5], "give an int", "e.g."),
+    ([], "give an int", "e.g."),
+    ("CLONE_NEWUTS|CLONE_NEWPID", "give an int", "e.g."),
+    (1.0, "give an int", "e.g."),
+    (True, "True/False", "combine"),
+    (0, "no flag in it", "combine"),
+    (-1, "no flag in it", "combine"),
+    # not a namespace: CLONE_VM (0x100) used to crash the check and leave its probe's child
+    (0x100, "0x100 (CLONE_VM)", "threads, not containers"),
+    (BOOK | 0x100, "0x100 (CLONE_VM)", "threads, not containers"),
+    (BOOK | 0x10000 | 0x800 | 0x100, "CLONE_THREAD", "threads, not containers"),
+    (BOOK | 0x4000, "CLONE_VFORK", "threads, not containers"),
+    (BOOK | 0x11, "not a clone() flag", "threads, not containers"),
+    (BOOK + linux.CLONE_NEWNS, "0x40000 (CLONE_SYSVSEM)", "add (+) a flag twice"),
+    # + carries into the next bits: UTS twice is IPC, IPC twice is USER
+    (BOOK + linux.CLONE_NEWUTS, "missing 2 namespaces: CLONE_NEWIPC, CLONE_NEWUTS",
+     "drop CLONE_NEWUSER"),
+    (1 << 40, "not a clone() flag", "use only the CLONE_NEW*"),
+])
+def test_check_clone_flags_wrong(target, answer, message, hint):
+    verdict = flow.check_clone_flags(answer, target)
+    assert isinstance(verdict, Verdict) and not verdict, verdict.text()
+    assert message in verdict.message and hint in verdict.hint, verdict.text()
+
+
+def test_check_clone_flags_leaves_no_process(target):
+    """Whatever the answer, no probe and no child of one is left (0x100 once left a child
+    stuck in a pipe read with PPID 1)."""
+    mine = set(children(os.getpid()))
+    for answer in (0x100, BOOK | 0x100, BOOK, BOOK & ~linux.CLONE_NEWPID):
+        flow.check_clone_flags(answer, target)
+    assert set(children(os.getpid())) <= mine
+    probes = [pid for pid in os.listdir("/proc") if pid.isdigit()
+              and _cmdline_has(pid, b"clone-flags")]
+    assert probes == []
+
+
+def _cmdline_has(pid, word):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return word in f.read()
+    except OSError:
+        return False
 
 
 def test_the_probe_leaves_none_of_its_processes_behind(target):

@@ -12,7 +12,7 @@ Write Your Own Docker, chapter 3, function by function:
     container/init.go              init(), init_mounts(),       the container's first process
                                    exec_command()
     cgroups/ (3.2)                 cgroup_create/apply/destroy  -m: a memory limit
-    the pipe (3.3)                 send_command(), read_command()
+    the pipe (3.2, 3.3)            send_command(), read_command()
     (docker's -t)                  take_terminal(), relay()     a terminal of the container's own
 
 It is also the student's skeleton: work/myrun.py is this file with each piece (between the
@@ -345,7 +345,7 @@ def cgroup_destroy(path):
 # ── end of piece 06 ───────────────────────────────────────────────────────────────────
 
 
-# ── the command through a pipe (the book's 3.3) ──────────────────────────────────────
+# ── the command through a pipe (the book's code-3.2 and 3.3; 3.1 passed argv) ──────
 
 # ── piece 07 · send_command(), read_command() · notebook 07 · book: run.go, init.go
 def send_command(fd, command):

@@ -126,10 +126,12 @@ def _hostname(target):
 
 
 #: myrun runs under this sh, on the terminal the check drives (here, or the remote pty over
-#: ssh): once myrun has ended, stty says on that same terminal whether myrun gave it back in
-#: canonical mode -- raw mode shows as "-icanon" -- and sh exits with myrun's status.
-AFTER_MYRUN = ('"$@"; status=$?; case $(stty -a) in *-icanon*) echo "terminal: raw";; '
-               '*) echo "terminal: as it was";; esac; exit $status')
+#: ssh): stty -g before and after myrun says on that same terminal whether myrun gave it back
+#: as it found it, and sh exits with myrun's status. (Compared with itself, not with canonical
+#: mode: a remote pty reached through an ssh ControlMaster from pipes -- a laptop without
+#: pseudo terminals -- starts in non-canonical mode.)
+AFTER_MYRUN = ('before=$(stty -g); "$@"; status=$?; if [ "$(stty -g)" = "$before" ]; then '
+               'echo "terminal: as it was"; else echo "terminal: raw"; fi; exit $status')
 
 
 def _scenario(d):

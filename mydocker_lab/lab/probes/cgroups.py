@@ -189,3 +189,59 @@ def by_hand(script, limit_mib="50"):
         group.remove()
     results["expected_limit"] = int(limit_mib) << 20
     return results
+
+
+@probe("cgroup-by-hand-files")
+def by_hand_files(script):
+    """Without root: the student's script against stand-in $CG directories of plain files,
+    one laid out as cgroup v2 (memory.max) and one as v1 (memory.limit_in_bytes), each with
+    an empty cgroup.procs. Nothing is enforced (no kernel cgroup): what the script wrote is
+    read back, and whether ``exec "$@"`` ran the program as the same process."""
+    import tempfile
+    results = {}
+    for version, limit_file in (("v2", "memory.max"), ("v1", "memory.limit_in_bytes")):
+        with tempfile.TemporaryDirectory(prefix="stand-in-cg-") as path:
+            for name in (limit_file, "cgroup.procs"):
+                with open(os.path.join(path, name), "w") as f:
+                    f.write("max\n" if name == "memory.max" else
+                            "9223372036854771712\n" if name == limit_file else "")
+            program = "import os; print('allocated', 10, os.getpid())"
+            proc = subprocess.run(["sh", "-c", script, "sh", sys.executable, "-S", "-c",
+                                   program], capture_output=True, text=True, timeout=30,
+                                  stdin=subprocess.DEVNULL,
+                                  env={"CG": path, "PATH": os.environ.get("PATH", "/bin")})
+            words = proc.stdout.split()
+            results[version] = {
+                "exit": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr[-500:],
+                "limit": (read_text(os.path.join(path, limit_file)) or "").strip(),
+                "procs": (read_text(os.path.join(path, "cgroup.procs")) or "").split(),
+                "program_pid": words[-1] if words[:1] == ["allocated"] else None}
+    return results
+
+
+@probe("cgroup-delegation")
+def delegation():
+    """Whether this user may make cgroups with a memory controller without root: a cgroup v2
+    subtree delegated to it (its own cgroup directory writable, ``memory`` offered there)."""
+    if os.geteuid() == 0:
+        return {"path": None, "reason": "running as root: no delegation needed"}
+    v2 = cgroups.find_hierarchies().get("memory")
+    own = None
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                number, _names, path = line.rstrip("\n").split(":", 2)
+                if number == "0":
+                    own = path
+    except OSError:
+        pass
+    if v2 is None or v2.version != 2 or own is None:
+        return {"path": None, "reason": "here the memory controller is not on cgroup v2, "
+                "so nothing can be delegated to you"}
+    path = v2.path(own)
+    offered = (read_text(os.path.join(path, "cgroup.controllers")) or "").split()
+    if not os.access(path, os.W_OK) or "memory" not in offered:
+        return {"path": None, "reason": "your cgroup here, %s, is not delegated to you (not "
+                "writable, or no memory controller in it)" % own}
+    return {"path": path, "reason": "your cgroup %s is delegated to you; the course's "
+            "experiments do not use it yet" % own}

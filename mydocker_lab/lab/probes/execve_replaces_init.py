@@ -7,6 +7,7 @@ import ctypes
 import errno
 import json
 import os
+import select
 import shutil
 import signal
 import struct
@@ -14,10 +15,9 @@ import subprocess
 import tempfile
 import time
 
-from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors
+from ..common import CASES, HOSTNAME, LEAVE, ORPHAN, SELF_TERM, errors, log_records
 from . import probe
-from .run_flow import _blocked_on, _gate, _tree
-from ..common import log_records
+from .run_flow import _blocked_on, _gate, _tree  # the run-flow probe's gates, reused
 from .support import (cmdline, container_pid, find_container, in_child, mydocker, nspid,
                       outcome, probe_argv, read_all, read_text, run_mydocker, stat)
 
@@ -201,7 +201,7 @@ def exec_run(*argv):
 
 
 @probe("exec-pid1")
-def exec_pid1(*argv, timeout=60):
+def exec_pid1(*argv, timeout=30):
     """``mydocker-lab run --hostname lab ARGV...`` with its stdout a *gate* (a pipe kept full,
     as the run-flow probe does): the first write of the command's output blocks until we
     read. While it is blocked, PID 1 of the container is alive (it is the writer, or waits
@@ -213,7 +213,7 @@ def exec_pid1(*argv, timeout=60):
                                      *argv), stdin=subprocess.DEVNULL, stdout=out_w,
                             stderr=subprocess.PIPE, cwd="/")
     os.close(out_w)
-    pid1, deadline = None, time.monotonic() + timeout
+    pid1, deadline, timed_out = None, time.monotonic() + timeout, False
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             if any(_blocked_on(pid, gates) for pid, _pp, _d in _tree(proc.pid)):
@@ -225,7 +225,23 @@ def exec_pid1(*argv, timeout=60):
                 break
             time.sleep(0.002)
         os.read(out_r, 65536)  # the filler: the blocked write goes through
-        stdout = read_all(out_r)
+        chunks = []
+        while True:  # the rest, to its end -- or until the deadline: then the container goes
+            ready, _, _ = select.select([out_r], [], [], 0.1)
+            if ready:
+                chunk = os.read(out_r, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            elif time.monotonic() > deadline and not timed_out:
+                timed_out = True
+                container = find_container(proc.pid)
+                if container:
+                    os.kill(container, signal.SIGKILL)  # the whole PID namespace with it
+                else:
+                    proc.kill()
+        os.close(out_r)
+        stdout = b"".join(chunks).decode("utf-8", "replace")
         stderr = proc.stderr.read().decode("utf-8", "replace")
         code = proc.wait(timeout=timeout)
     finally:
@@ -234,7 +250,7 @@ def exec_pid1(*argv, timeout=60):
             proc.wait()
         proc.stderr.close()
     return {"argv": list(argv), "exit": code, "stdout": stdout, "pid1": pid1,
-            "errors": errors(log_records(stderr))}
+            "errors": errors(log_records(stderr)), "timed_out": timed_out, "timeout": timeout}
 
 
 def _sh(script):

@@ -11,9 +11,14 @@ blocked we look at it from the host (``/proc``) and from inside (its own
 
 No runtime code is changed or mocked: the pauses are ordinary blocking writes.
 """
+import errno
 import fcntl
+import hashlib
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 
 from ... import linux
@@ -70,6 +75,11 @@ def _blocked_on(pid, gates):
 def _hostname_in(pid):
     """The hostname seen in ``pid``'s UTS namespace (a forked helper joins it)."""
     def join_and_ask():
+        user = "/proc/%d/ns/user" % pid
+        if os.stat(user).st_ino != os.stat("/proc/self/ns/user").st_ino:
+            # rootless: the UTS namespace belongs to the container's user namespace; its
+            # owner (us) may join that first, and is then allowed to join the UTS one
+            linux.setns(os.open(user, os.O_RDONLY), linux.CLONE_NEWUSER)
         linux.setns(os.open("/proc/%d/ns/uts" % pid, os.O_RDONLY), linux.CLONE_NEWUTS)
         return os.uname().nodename.encode()
     return in_child(join_and_ask)
@@ -122,7 +132,7 @@ def _snapshot(parent, container):
 _GATES = {}
 
 
-def _wait_blocked(proc, gates, timeout=10):
+def _wait_blocked(proc, gates, timeout=120):
     """Wait until a process of proc's tree blocks on a gate: (pid, gate) or (None, None)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -213,7 +223,7 @@ def run_flow(hostname=HOSTNAME):
             snap.update(writer=pid, gate=gate, line=None)
             pending[gate] = snap
             steps.append(snap)
-        returncode = proc.wait(timeout=10)
+        returncode = proc.wait(timeout=120)
         for gate, snap in pending.items():
             _take(readers[gate], snap)
     finally:
@@ -251,42 +261,106 @@ def _new_namespaces(pid):
                       "/proc/%d/ns/%s" % (pid, n)).st_ino)
 
 
+#: The bits clone() takes for new namespaces (the only ones the exercise's probe uses).
+NAMESPACE_BITS = (linux.CLONE_NEWNS | linux.CLONE_NEWCGROUP | linux.CLONE_NEWUTS
+                  | linux.CLONE_NEWIPC | linux.CLONE_NEWUSER | linux.CLONE_NEWPID
+                  | linux.CLONE_NEWNET)
+
+
 @probe("clone-flags")
-def clone_flags(flags):
+def clone_flags(flags, timeout=30):
     """clone() a child with ``flags`` (an int); report its new namespaces and its own PID.
 
-    Not root: CLONE_NEWUSER is added (and not reported), as mydocker-lab's rootless mode does.
-    """
+    Only namespace bits are taken (CLONE_VM & co. would share the probe's memory, its files,
+    its signal handlers: not an experiment to run). Not root: CLONE_NEWUSER is added, as
+    mydocker-lab's rootless mode does, and reported only when ``flags`` asked for it. The child never outlives the probe:
+    it waits for our 'go' on a pipe, and is killed if anything goes wrong."""
     flags = int(flags, 0)
-    rootless = os.geteuid() != 0
-    if rootless:
+    if flags & ~NAMESPACE_BITS:
+        return {"error": "not a namespace flag: %#x" % (flags & ~NAMESPACE_BITS)}
+    added = os.geteuid() != 0 and not flags & linux.CLONE_NEWUSER  # rootless: ours, not asked
+    if added:
         flags |= linux.CLONE_NEWUSER
     go_r, go_w = os.pipe()
     pid_r, pid_w = os.pipe()
     try:
         child = linux.clone(flags)
     except OSError as err:
+        for fd in (go_r, go_w, pid_r, pid_w):
+            os.close(fd)
         return {"error": "%s" % err}
     if child == 0:  # keep it minimal: wait, say our PID as we see it, leave
         try:
-            os.read(go_r, 1)
-            os.write(pid_w, str(os.getpid()).encode())
+            os.close(go_w)
+            if os.read(go_r, 1) == b"g":
+                os.write(pid_w, str(os.getpid()).encode())
         finally:
             os._exit(0)
     os.close(go_r)
     os.close(pid_w)
+    own_pid = None
     try:
         new = _new_namespaces(child)
-    finally:
         os.write(go_w, b"g")
         os.close(go_w)
-        own_pid = int(os.read(pid_r, 32))
+        go_w = None
+        said = os.read(pid_r, 32)
+        own_pid = int(said) if said.isdigit() else None
+    finally:
+        if go_w is not None:
+            os.close(go_w)  # the child reads end of file and leaves
         os.close(pid_r)
-        os.waitpid(child, 0)
-    if rootless:
+        deadline = time.monotonic() + timeout
+        while os.waitpid(child, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(child, 9)
+                os.waitpid(child, 0)
+                break
+            time.sleep(0.001)
+    if added:
         new.remove("user")
     return {"flags": flags, "new_namespaces": new, "pid_inside": own_pid,
             "host_pid": child}
+
+
+@probe("self-exe")
+def self_exe():
+    """/proc/PID/exe, the magic link: what it names, and that it opens the running program's
+    file even once that file is renamed, or removed; and that the kernel refuses to write it
+    while it runs (ETXTBSY)."""
+    mine = os.readlink("/proc/self/exe")
+    directory = tempfile.mkdtemp(prefix="mydocker-lab-04-")
+    try:
+        prog = os.path.join(directory, "prog")
+        shutil.copy(os.path.realpath("/bin/sleep"), prog)
+        with open(prog, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        proc = subprocess.Popen([prog, "60"], stdin=subprocess.DEVNULL)
+        try:
+            exe = "/proc/%d/exe" % proc.pid
+            deadline = time.monotonic() + 60
+            while os.readlink(exe) != prog and time.monotonic() < deadline:  # until exec'd
+                time.sleep(0.001)
+            steps = [("started", os.readlink(exe))]
+            os.rename(prog, prog + ".renamed")
+            steps.append(("renamed", os.readlink(exe)))
+            os.unlink(prog + ".renamed")
+            steps.append(("removed", os.readlink(exe)))
+            with open(exe, "rb") as f:
+                same = hashlib.sha256(f.read()).hexdigest() == digest
+            try:
+                os.close(os.open(exe, os.O_WRONLY))
+                write = "opened for writing"
+            except OSError as err:
+                write = errno.errorcode[err.errno]
+        finally:
+            proc.kill()
+            proc.wait()
+    finally:
+        shutil.rmtree(directory)
+    return {"self": mine, "python": os.path.realpath(sys.executable),
+            "steps": [(what, link.replace(directory, "/tmp/lab")) for what, link in steps],
+            "same_bytes_after_removal": same, "write": write}
 
 
 @probe("exit-codes")
