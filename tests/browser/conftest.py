@@ -279,6 +279,13 @@ class NotebookPage:
         size = dict(self.page.viewport_size)
         self.page.set_viewport_size({"width": size["width"], "height": min(height + 160, 30000)})
         try:
+            # from the top: Run All leaves the notebook scrolled to its end (the panel's
+            # height then takes the whole window, its scroll box ends with the "scroll past
+            # the end" padding: scrollHeight never fits)
+            self.page.evaluate(
+                "() => new Promise(done => { const n = document.querySelector('.jp-NotebookPanel"
+                " .jp-WindowedPanel-outer'); if (n) n.scrollTop = 0;"
+                " requestAnimationFrame(() => requestAnimationFrame(done)); })")
             self.page.screenshot(path=str(path))
         finally:
             self.page.set_viewport_size(size)
