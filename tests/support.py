@@ -198,3 +198,27 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+#: Debian's own python3: any user can run it (this machine's default python lives under
+#: /root, mode 700).
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def user_python(base):
+    """A Python any user can run, with this checkout's mydocker_lab: a venv of
+    SYSTEM_PYTHON in ``base`` (which must exist), the package copied in, all of it readable
+    by everyone. Its interpreter's path. (The directories above ``base`` are the caller's.)"""
+    import shutil
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        import pytest
+        pytest.fail("rootless tests need %s (apt-get install python3)" % SYSTEM_PYTHON)
+    venv = os.path.join(str(base), "venv")
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", venv], check=True)
+    python = os.path.join(venv, "bin", "python")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copytree(os.path.join(ROOT, "mydocker_lab"), os.path.join(site, "mydocker_lab"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
+    return python

@@ -70,9 +70,9 @@ def unescape(field):
     return "".join(out)
 
 
-def find_hierarchies():
-    """{controller: Hierarchy} for the controllers we use, from this process's view
-    (and "unified": the cgroup2 mount, if any, for error messages)."""
+def own_cgroups():
+    """This process's cgroups, from /proc/self/cgroup: {controller name: path} for the v1
+    hierarchies, and {2: path} for the v2 (unified) one."""
     own = {}
     with open("/proc/self/cgroup") as f:
         for line in f:
@@ -80,7 +80,15 @@ def find_hierarchies():
             if number == "0" and not names:
                 own[2] = path
             for name in names.split(","):
-                own[name] = path
+                if name:
+                    own[name] = path
+    return own
+
+
+def find_hierarchies():
+    """{controller: Hierarchy} for the controllers we use, from this process's view
+    (and "unified": the cgroup2 mount, if any, for error messages)."""
+    own = own_cgroups()
     found = {}
     unified = None
     with open("/proc/self/mountinfo") as f:

@@ -21,6 +21,8 @@ import errno
 import os
 import time
 
+from ..cgroups.hierarchy import own_cgroups
+
 PARENT = "mydocker-lab-classroom"
 CPU_PERIOD = 100000
 CONTROLLERS = ("memory", "cpu", "pids")
@@ -30,22 +32,9 @@ class CgroupError(Exception):
     """A student's limit cannot be applied."""
 
 
-def _own():
-    own = {}
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            number, names, path = line.rstrip("\n").split(":", 2)
-            if number == "0" and not names:
-                own[2] = path
-            for name in names.split(","):
-                if name:
-                    own[name] = path
-    return own
-
-
 def hierarchies():
     """{controller: (version, directory where students' cgroups go)} for CONTROLLERS."""
-    own = _own()
+    own = own_cgroups()
     found, v2 = {}, None
     with open("/proc/self/mountinfo") as f:
         for line in f:

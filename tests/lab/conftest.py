@@ -22,7 +22,7 @@ import pytest
 from mydocker_lab.lab.probes.support import children
 from mydocker_lab.lab.remote import SshTarget
 from mydocker_lab.lab.targets import Target
-from support import ROOT, free_port
+from support import ROOT, free_port, user_python
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: What runs on this computer, not on the target: it needs this computer to be Linux.
@@ -128,7 +128,6 @@ def ssh_target(sshd):
 
 
 #: The Python a user has (ours may live under /root, mode 700).
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 class NobodyTarget(Target):
@@ -156,17 +155,7 @@ def nobody():
     from pathlib import Path
     if os.geteuid() != 0:
         pytest.skip("becoming nobody needs root: run ./run-tests")
-    if not os.access(SYSTEM_PYTHON, os.X_OK):
-        pytest.fail("rootless tests need %s (apt-get install python3)" % SYSTEM_PYTHON)
     base = Path(tempfile.mkdtemp(prefix="myrun-test-nobody-"))
     os.chmod(base, 0o755)
-    venv = base / "venv"
-    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = subprocess.run([str(venv / "bin" / "python"), "-c",
-                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    shutil.copytree(os.path.join(ROOT, "mydocker_lab"), os.path.join(site, "mydocker_lab"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
-    yield NobodyTarget(str(venv / "bin" / "python"))
+    yield NobodyTarget(user_python(base))
     shutil.rmtree(base, ignore_errors=True)

@@ -1,34 +1,21 @@
 """Rootless: an unprivileged user runs containers through a user namespace."""
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from support import ROOT, log_lines
-
-SYSTEM_PYTHON = "/usr/bin/python3"
+from support import log_lines, user_python
 
 
 @pytest.fixture(scope="module")
 def user_install(tmp_path_factory):
     """An install any user can run: a venv of the system's Python under /tmp, plus the package."""
-    if not os.access(SYSTEM_PYTHON, os.X_OK):
-        pytest.fail("rootless tests need %s (apt-get install python3)" % SYSTEM_PYTHON)
     base = tmp_path_factory.mktemp("rootless")
-    venv = base / "venv"
-    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = subprocess.run([str(venv / "bin" / "python"), "-c",
-                           "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    shutil.copytree(os.path.join(ROOT, "mydocker_lab"), os.path.join(site, "mydocker_lab"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
     for path in [base] + list(base.parents)[:-1]:
         if str(path).startswith(str(tmp_path_factory.getbasetemp().parent)):
             os.chmod(path, 0o755)
-    subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
-    return str(venv / "bin" / "python")
+    return user_python(base)
 
 
 def as_nobody(python, *args):
