@@ -1,8 +1,5 @@
 """Notebook 06's helpers (cgroups.py), in plain pytest: widgets driven by their children,
 the checker judged against the reference solution and against wrong answers."""
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -10,7 +7,6 @@ from mydocker_lab.lab import cgroups as lab
 from mydocker_lab.lab.display import Verdict
 from mydocker_lab.lab.labels import CGROUP_VERSION, HOST_CPUS
 from mydocker_lab.lab.widgets import Explorer
-from support import ROOT
 
 #: The reference solution (the same text as notebooks/solutions/06-cgroups.ipynb).
 BY_HAND = """\
@@ -133,29 +129,28 @@ def test_by_hand_checker_rejects_wrong_answers_with_a_hint(target):
         assert message in verdict.message and hint in verdict.hint, (script, verdict)
 
 
-def _as_nobody(code):
-    """Run ``code`` in this Python as the user nobody (a real rootless run); its stdout."""
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           "env", "-i", "PATH=/usr/bin:/bin", "HOME=/tmp", sys.executable,
-                           "-c", code], capture_output=True, text=True, timeout=300,
-                          check=True, cwd=ROOT).stdout
+def _as_nobody(nobody, code):
+    """Run ``code`` as the user nobody (a real rootless run), in the rootless target's Python
+    (a copy of the package any user can read: a checkout may sit under a home of mode 700);
+    its stdout."""
+    proc = nobody.run([nobody.python, "-c", code], timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to become nobody (setpriv)")
-def test_without_root_the_checker_judges_on_stand_in_files():
+def test_without_root_the_checker_judges_on_stand_in_files(nobody):
     code = ("from mydocker_lab.lab import cgroups as lab\n"
             "for s in %r: print(repr(lab.check_by_hand(s).text()))" % (
                 RIGHT + [w[0] for w in WRONG],))
-    verdicts = [eval(line) for line in _as_nobody(code).splitlines()]  # noqa: S307 (our reprs)
+    verdicts = [eval(line) for line in _as_nobody(nobody, code).splitlines()]  # noqa: S307
     assert all(v.startswith("✔") for v in verdicts[:len(RIGHT)]), verdicts
     for (script, message, hint), v in zip(WRONG, verdicts[len(RIGHT):]):
         assert v.startswith("✘") and message in v and hint in v, (script, v)
     assert "stand-in $CG (v1)" in verdicts[0]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to become nobody (setpriv)")
-def test_without_root_an_experiment_is_one_box_with_roots_stored_result():
-    text = _as_nobody("from mydocker_lab.lab import cgroups as lab\nprint(lab.oom())")
+def test_without_root_an_experiment_is_one_box_with_roots_stored_result(nobody):
+    text = _as_nobody(nobody, "from mydocker_lab.lab import cgroups as lab\nprint(lab.oom())")
     assert text.startswith("⚠ needs root: mydocker-lab run -m 50m")
     assert "why: Creating a cgroup" in text and "stored from a run as root" in text
     assert "✔ the limit held" in text
