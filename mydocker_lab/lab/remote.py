@@ -249,7 +249,13 @@ def pipe_spawn(argv, timeout, encoding="utf-8"):
                         raise
                     self.proc.kill()
                 self.wait()
-                self.proc.stdout.close()
+                # pexpect's reader thread reads stdout until EOF: close it only once that
+                # thread is done (a closed descriptor read there prints a traceback, or
+                # reads a file opened since under the same number). EOF comes when the last
+                # writer has gone -- at once, unless something ssh left behind holds it.
+                self._read_thread.join(2)
+                if not self._read_thread.is_alive():
+                    self.proc.stdout.close()
                 self.closed = True
 
         _PipeSpawn = PipeSpawn

@@ -44,6 +44,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def the_target_keeps_its_name(target):
+    """No test module may rename the target's host (this Linux, or the VM the suite drives):
+    a runtime under test without a UTS namespace of its own would, were it not run in a
+    throw-away one *on the target*. Read there before and after each module (an error at
+    the teardown of the module's last test names it)."""
+    def name():
+        return target.run(["cat", "/proc/sys/kernel/hostname"], check=True).stdout.strip()
+    before = name()
+    yield
+    after = name()
+    assert after == before, "the target's host (%s) was renamed from %r to %r" % (
+        target.name, before, after)
+
+
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory):
     """A real sshd on 127.0.0.1:<random port> with its own host key and authorized key.

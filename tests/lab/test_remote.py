@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from mydocker_lab.lab.remote import SshTarget
+from mydocker_lab.lab.remote import SshTarget, pipe_spawn
 from mydocker_lab.lab.session import Session
 from mydocker_lab.lab.targets import TargetError, get_target
 from support import free_port
@@ -128,6 +128,38 @@ def test_container_shell_through_ssh(sshd, local_pty):
         sh.close()
         t.close()
         print("---- the container's terminal ----\n" + sh.log.getvalue())
+
+
+def test_a_session_through_pipes_closes_without_a_word_on_stderr():
+    """close() after a kill, while a process the child left behind still holds the pipe and
+    writes to it (as ssh's master connection can): pexpect's reader thread must never read
+    a descriptor close() has closed -- it printed a traceback on the notebook's stderr
+    (TypeError from pexpect logging the EBADF), which nbval reports as a failed cell."""
+    import io
+    import threading
+    errors = []
+    hook, threading.excepthook = threading.excepthook, errors.append
+    left = None
+    try:
+        child = pipe_spawn(["sh", "-c", "while :; do echo flood; sleep 0.01; done & "
+                                        "echo left=$!; exec sleep 60"], timeout=10)
+        child.logfile_read = io.StringIO()
+        child.expect(r"left=(\d+)")
+        left = int(child.match.group(1))
+        child.expect_exact("flood")  # the reader thread is busy
+        child.terminate(force=True)
+        child.close()
+        assert child.signalstatus == 9
+        child.expect_exact("flood")  # it still reads what comes (not a closed descriptor)
+        os.kill(left, 9)
+        left = None
+        child._read_thread.join(10)
+        assert not child._read_thread.is_alive()
+    finally:
+        threading.excepthook = hook
+        if left is not None:
+            os.kill(left, 9)
+    assert not errors, [str(e.exc_value) for e in errors]
 
 
 def test_bad_specs_are_one_clear_error(sshd):
