@@ -5,6 +5,9 @@ import tempfile
 
 import pytest
 
+# where each test runs: tests/tiers.py (pytest --tier NAME, --tier-table)
+pytest_plugins = ["tiers"]
+
 
 def pytest_configure(config):
     # nbval opens the sanitize file relative to where pytest was started; anchor it at the

@@ -3,20 +3,14 @@
 Layout (like the code): ``tests/runtime`` starts containers on *this* machine with
 ``mydocker-lab run``; ``tests/lab`` runs the notebooks' helpers, whose Linux-level steps go
 to the target (this Linux, an ssh host or the VM); ``tests/vm`` needs the Vagrant VM.
-Shared helpers live in ``tests/support.py`` (``pythonpath = ["tests"]`` in pyproject.toml).
+Shared helpers live in ``tests/support.py`` (``pythonpath = ["tests"]`` in pyproject.toml);
+which tier runs what, and the skips for what a computer lacks, in ``tests/tiers.py``.
 """
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
 from mydocker_lab.lab.session import Session
 from mydocker_lab.lab.targets import get_target
 from support import snapshot_host
-
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-
 
 @pytest.fixture
 def host_unchanged():
@@ -29,8 +23,21 @@ def host_unchanged():
 @pytest.fixture(scope="session")
 def target():
     """Where the steps run: the target the notebooks would use (this Linux by default, or
-    whatever MYDOCKER_LAB_TARGET names). tests/runtime overrides it: this machine, always."""
-    return get_target()
+    whatever MYDOCKER_LAB_TARGET names). tests/runtime overrides it: this machine, always.
+
+    It counts what it starts (``uses``): a test of tests/lab that is not of the kind
+    ``target`` must not start anything there (tests/lab/conftest.py), else the vm tier,
+    which runs only the ``target`` ones through the VM, would miss it."""
+    target = get_target()   # the one the helpers get for target=None, too
+    if not hasattr(target, "uses"):
+        argv = target.argv
+
+        def counted(*args, **kwargs):
+            target.uses += 1
+            return argv(*args, **kwargs)
+        target.uses = 0
+        target.argv = counted
+    return target
 
 
 @pytest.fixture
@@ -44,19 +51,3 @@ def shell(target):
     finally:
         session.close()
         print("---- the container's terminal ----\n" + session.log.getvalue())
-
-
-def _needs_local_root(item):
-    return RUNTIME_DIR in Path(str(item.path)).resolve().parents
-
-
-def pytest_collection_modifyitems(config, items):
-    if sys.platform.startswith("linux") and os.geteuid() == 0:
-        return
-    where = "on Linux" if sys.platform.startswith("linux") else "on Linux (this is %s)" % sys.platform
-    skip = pytest.mark.skip(reason="starts containers on this machine: needs root %s (run: "
-                                   "./run-tests; from macOS or Windows the VM runs these: "
-                                   "scripts/vm-tier)" % where)
-    for item in items:
-        if _needs_local_root(item):
-            item.add_marker(skip)

@@ -6,7 +6,7 @@ start JupyterLab from this environment on 127.0.0.1 (a free port, a token) over 
 the notebooks, drive Chromium with Playwright through ``executable_path`` (Playwright's own
 browser download is never used), and look at the page.
 
-Run it with ``scripts/browser-tier`` (or ``.venv/bin/pytest -m browser tests/browser``).
+Run it with ``scripts/browser-tier`` (or ``.venv/bin/pytest --tier browser``).
 Screenshots of every notebook go to ``test-results/browser/`` (or
 ``$MYDOCKER_LAB_SCREENSHOTS``), where a failing CI run leaves them for a human to open.
 """
@@ -43,13 +43,6 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 START_TIMEOUT = 120
-
-
-def pytest_collection_modifyitems(config, items):
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.browser)
 
 
 def _free_port():

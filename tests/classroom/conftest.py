@@ -1,9 +1,9 @@
 """The classroom tier's fixtures: a running hub that scripts/classroom-tier set up.
 
 ``scripts/classroom-tier`` installs the classroom into a throw-away prefix, makes real unix
-accounts (five students and a teacher), starts JupyterHub, runs ``pytest -m classroom
-tests/classroom`` with the environment below, and removes it all afterwards. The tests
-marked ``classroom`` are deselected in every other run (pyproject.toml's addopts).
+accounts (five students and a teacher), starts JupyterHub, runs ``pytest --tier
+classroom`` with the environment below, and removes it all afterwards. Every other tier
+leaves these tests out (tests/tiers.py).
 """
 import json
 import os

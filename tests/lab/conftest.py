@@ -24,24 +24,33 @@ from mydocker_lab.lab.remote import SshTarget
 from mydocker_lab.lab.targets import Target
 from support import ROOT, free_port, user_python
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-#: What runs on this computer, not on the target: it needs this computer to be Linux.
-LOCAL_LINUX = [os.path.join(HERE, "probes"), os.path.join(HERE, "test_any_os.py")]
-
 SSHD = shutil.which("sshd") or shutil.which("sshd", path="/usr/sbin:/usr/local/sbin")
 SSH_KEYGEN = shutil.which("ssh-keygen")
 NO_OPENSSH = ("needs OpenSSH: sshd, ssh and ssh-keygen (apt-get install openssh-server "
               "openssh-client)")
 
 
-def pytest_collection_modifyitems(config, items):
-    if sys.platform.startswith("linux"):
-        return
-    skip = pytest.mark.skip(reason="runs here, not on the target: needs Linux (this is %s); "
-                                   "the VM tier runs it (scripts/vm-tier)" % sys.platform)
-    for item in items:
-        if any(str(item.path).startswith(path) for path in LOCAL_LINUX):
-            item.add_marker(skip)
+@pytest.fixture(autouse=True)
+def _count_the_target(request, target):
+    request.node.lab_target = target   # for the check below (its ``uses``: tests/conftest.py)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """The vm tier runs only the tests of the kind ``target`` through the VM (tests/tiers.py:
+    those that use the ``target`` fixture, or are marked so). A test that starts something
+    on the target through a helper's default (``target=None``) without either would be
+    left out of it unseen: it fails here, with what to do."""
+    target = getattr(item, "lab_target", None)
+    before = getattr(target, "uses", 0)
+    result = yield
+    if "target" not in getattr(item, "tier_kinds", {"target"}) and target.uses != before:
+        pytest.fail("this test started %d command(s) on the target (%s) through a helper's "
+                    "default target but is not of the kind 'target': take the `target` "
+                    "fixture (and pass it on), or mark it @pytest.mark.target, so that the vm "
+                    "tier runs it through the VM (tests/tiers.py)"
+                    % (target.uses - before, target.name), pytrace=False)
+    return result
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,7 +1,8 @@
 """The real-VM tier: these tests drive the project's Vagrant VM through the vagrant target.
 
-They run when the target is the VM (MYDOCKER_LAB_TARGET=vagrant, after `vagrant up`) or
-MYDOCKER_LAB_VM=1 (scripts/vm-tier sets both); otherwise each is skipped with the reason. They run from any host (macOS, Windows, Linux without root): the
+They run in the vm tier (``pytest --tier vm``), when the target is the VM
+(MYDOCKER_LAB_TARGET=vagrant, after `vagrant up`) or MYDOCKER_LAB_VM=1 (scripts/vm-tier sets
+both); otherwise each is skipped with the reason (tests/tiers.py). They run from any host (macOS, Windows, Linux without root): the
 containers start inside the VM, never here.
 """
 import os
@@ -12,22 +13,6 @@ from mydocker_lab.lab.targets import TargetError, get_target
 
 #: Process start in an emulated (TCG) guest is ~30x slower than on this host.
 TIMEOUT = int(os.environ.get("MYDOCKER_LAB_VM_TIMEOUT", "180"))
-
-
-def vm_wanted():
-    return (os.environ.get("MYDOCKER_LAB_VM") == "1"
-            or os.environ.get("MYDOCKER_LAB_TARGET") == "vagrant")
-
-
-def pytest_collection_modifyitems(config, items):
-    here = os.path.dirname(os.path.abspath(__file__))
-    for item in items:
-        if str(item.fspath).startswith(here):
-            item.add_marker(pytest.mark.vm)
-            if not vm_wanted():
-                item.add_marker(pytest.mark.skip(
-                    reason="needs the Vagrant VM: run scripts/vm-tier, or `vagrant up` and "
-                           "set MYDOCKER_LAB_TARGET=vagrant (or MYDOCKER_LAB_VM=1)"))
 
 
 @pytest.fixture(scope="session")
