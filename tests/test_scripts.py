@@ -58,7 +58,7 @@ def vagrant_sample():
 
 
 def test_vm_tier_filter_drops_vagrants_progress_lines():
-    proc = subprocess.run(["bash", os.path.join(SCRIPTS, "vm-tier"), "--filter-log"],
+    proc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "vm-tier"), "--filter-log"],
                           input=vagrant_sample(), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [

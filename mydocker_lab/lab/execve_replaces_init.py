@@ -305,19 +305,21 @@ def _printed(out):
 
 
 @checker
-def check_pid1_argv(argv, target=None):
+def check_pid1_argv(argv, target=None, timeout=30):
     """Exercise: an argv that makes the container print the cmdline of its own PID 1.
 
     Runs ``mydocker-lab run --hostname lab ARGV`` on the target and reads, from the host,
     what PID 1 really is at the moment the output is written (the ``exec-pid1`` probe). Right
     when the output is that cmdline: PID 1 may be your argv itself (``cat /proc/1/cmdline``),
     or what it exec'd into (``sh -c 'exec cat /proc/1/cmdline'``; bash execs its last
-    command), or a shell that printed its own (``ps -o args= -p 1``).
+    command), or a shell that printed its own (``ps -o args= -p 1``). A command still
+    running after ``timeout`` seconds is stopped, and wrong.
     """
     if not (isinstance(argv, (list, tuple)) and argv and all(isinstance(a, str) for a in argv)):
         return Verdict(False, "argv must be a non-empty list of strings",
                        hint="e.g. [\"some-program\", \"some-argument\"]: no shell parses it")
-    result = get_target(target).probe("exec-pid1", *argv)
+    result = get_target(target).probe("exec-pid1-within", timeout, *argv,
+                                      timeout=timeout + 60)
     out, pid1 = result["stdout"], result["pid1"]
     details = "ran: mydocker-lab run %s\nexit %d, printed: %s\nPID 1 was then: %s" % (
         _cmdline(argv), result["exit"], _nul(out.rstrip("\n")) or "(nothing)",

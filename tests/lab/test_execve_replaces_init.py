@@ -182,9 +182,10 @@ def test_check_pid1_argv_wrong(target, argv, message, hint):
 
 
 def test_check_pid1_argv_stops_a_command_that_never_ends(target):
+    # the notebook's limit is 30 s; 10 s here is the same code path (and plenty in the VM)
     verdict = execve.check_pid1_argv(["sh", "-c", "cat /proc/1/cmdline; exec sleep 600"],
-                                     target)
-    assert not verdict and "still running after 30 s" in verdict.message
+                                     target, timeout=10)
+    assert not verdict and "still running after 10 s" in verdict.message
     assert "did print PID 1's cmdline, but then never ended" in verdict.hint
     assert "exit 137" in verdict.details
 

@@ -284,6 +284,12 @@ def _survivors(marker):
     return found
 
 
+@probe("exec-pid1-within")
+def exec_pid1_within(seconds, *argv):
+    """``exec-pid1`` with a time limit other than 30 s: SECONDS first, then ARGV."""
+    return exec_pid1(*argv, timeout=float(seconds))
+
+
 @probe("pid1")
 def pid1():
     """Three rules the kernel has for the init of a PID namespace, each shown for real."""
