@@ -57,7 +57,8 @@ Options (spelled as docker spells them: -ti, -eKEY=V, -e=KEY=V, --env=KEY=V,
   -e, --env KEY=VALUE     Set an environment variable (repeatable; KEY alone copies
                           this shell's value). The container starts with only PATH,
                           HOME, HOSTNAME and, with -t, TERM
-      --hostname NAME     The container's hostname (default: 12 random hex digits)
+      --hostname NAME     The container's hostname (default: 12 random hex digits):
+                          letters, digits, '-' and dots, as docker takes it (RFC 1123)
       --rootless          Use a user namespace: root inside, yourself outside
                           (automatic when you are not root)
       --log-level LEVEL   debug, info (default), warning or error

@@ -140,10 +140,22 @@ def container_env(opts, hostname):
     return env
 
 
+#: What a label of a hostname may hold (RFC 1123: letters, digits, '-'), as bytes.
+_LABEL_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
 def check_hostname(name):
+    """``name`` when it is a hostname as docker takes one: dot-separated RFC 1123 labels
+    (letters, digits and '-', not at a label's either end; 1 to 63 bytes each), at most 64
+    bytes in all (sethostname(2)'s limit). The kernel would take any 64 bytes but NUL; no
+    resolver could use most of them."""
     raw = os.fsencode(name)  # as sethostname(2) will get it: bytes, not characters
-    if not raw or len(raw) > 64 or b"\0" in raw:
-        raise RunError("invalid hostname %r: want 1 to 64 bytes" % name)
+    labels = raw.split(b".")
+    if (not raw or len(raw) > 64
+            or any(not 0 < len(label) <= 63 or label[:1] == b"-" or label[-1:] == b"-"
+                   or not _LABEL_BYTES.issuperset(label) for label in labels)):
+        raise RunError("invalid hostname %r: want letters, digits and '-' (not first or last), "
+                       "in dot-separated labels of 1 to 63, at most 64 in all" % name)
     return name
 
 

@@ -37,6 +37,7 @@ class Tier:
         self.rows = []
         self.t0 = time.monotonic()
         self.verdict = "FAILED"
+        self.cleanup_failed = False
         self._cleanups = []
 
     def say(self, msg):
@@ -58,14 +59,16 @@ class Tier:
         self.say("✔ %s (%.1f s)%s" % (name, dt, "" if result["note"] == "ok"
                                        else ": " + result["note"]))
 
+    __call__ = step   # ``with steps("name"):`` (scripts/fresh-tier)
+
     def cleanup(self, fn, *args, **kwargs):
         self._cleanups.append((fn, args, kwargs))
 
-    def table(self):
+    def table(self, verdict=None):
         lines = ["", "%s timings:" % self.name]
         lines += ["  %-52s %7.1f s  %s" % row for row in self.rows]
         lines.append("  %-52s %7.1f s  %s" % ("total", time.monotonic() - self.t0,
-                                               self.verdict))
+                                               verdict or self.verdict))
         print("\n".join(lines), file=sys.stderr, flush=True)
 
     def __enter__(self):
@@ -86,6 +89,7 @@ class Tier:
             except Exception as cleanup_err:  # one failed clean-up must not skip the others
                 self.say("clean-up %s failed: %s" % (getattr(fn, "__name__", fn), cleanup_err))
                 self.verdict = "FAILED"
+                self.cleanup_failed = True
         if kind is not None:
             self.verdict = "INTERRUPTED" if kind is Interrupted else "FAILED"
         self.table()
@@ -112,27 +116,27 @@ def run(argv, check=True, quiet=False, log=None, **kwargs):
 
 
 def main(tier, body):
-    """Run ``body(tier)`` inside ``tier``; the exit status: 0 passed, 1 failed, 2 cannot run,
-    128+N after signal N (130 for Ctrl-C). The failure's line comes before the clean-up."""
+    """Run ``body(tier)`` inside ``tier``; the exit status: 0 passed, 1 failed (a check, or a
+    clean-up: something may be left), 2 cannot run, 128+N after signal N (130 for Ctrl-C).
+    The failure's line comes before the clean-up."""
+    status = 1
     with tier:
         try:
-            status = body(tier)
+            status = body(tier) or 0
+            tier.verdict = "PASSED" if status == 0 else "FAILED (exit %d)" % status
         except Failed as err:
             tier.say("FAILED: %s" % err)
-            return 1
         except CannotRun as err:
             tier.say("cannot run here: %s" % err)
             tier.verdict = "CANNOT RUN"
-            return 2
+            status = 2
         except Interrupted as err:
             tier.say("interrupted (%s): cleaning up" % err)
             tier.verdict = "INTERRUPTED"
-            return 128 + err.signum
-        if status in (0, None):
-            tier.verdict = "PASSED"
-            return 0
-        tier.verdict = "FAILED (exit %d)" % status
-        return status
+            status = 128 + err.signum
+    if tier.cleanup_failed and status == 0:
+        return 1
+    return status
 
 
 def python_has(python, *modules):

@@ -66,12 +66,14 @@ def test_the_sudo_selection_is_small_and_proves_the_user_s_way(table):
 
 
 def test_budgets_fit_with_headroom():
-    total = sum(s.budget for s in tiers.STEPS)
-    assert total <= 2700, "the budgets sum to %d s: over issue 18's 2700 s" % total
+    """Every step within its budget means CI within 2700 s: half of its 5400 s limit."""
+    assert tiers.critical_path() <= 2700, "setup + the longer lane: %d s" % tiers.critical_path()
     assert all(s.why and s.budget > 0 for s in tiers.STEPS)
     assert {s.lane for s in tiers.STEPS} == {"first", "host", "vm"}
     assert [s.tier for s in tiers.STEPS if s.tier] == [
         "vm", "host", "rootless", "browser", "classroom", "fresh-root"]
+    # the host tier's own budget: issue 18 asks ./run-tests for <= 240 s idle
+    assert next(s.budget for s in tiers.STEPS if s.name == "host") <= 300
 
 
 def test_docs_tiers_md_is_what_the_tests_are_now():

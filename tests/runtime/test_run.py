@@ -230,8 +230,22 @@ def test_a_closed_stdio_is_dev_null_and_the_status_survives(closing, closed, tmp
             assert fds[fd][1] == os.O_WRONLY and fds[fd][0] != "/dev/null", fds
 
 
-def test_a_hostname_is_bytes():
-    """Bug 8: `--hostname $'\\xff'` raised UnicodeEncodeError. sethostname(2) takes bytes; so do we."""
-    proc = mydocker("--log-level", "error", "run", "--hostname", os.fsdecode(b"\xff-box"),
+@pytest.mark.parametrize("name", ["box", "lab", "a", "my-box", "b0x.example.org", "x" * 63,
+                                  ".".join(["abcdefghijklmno"] * 4), "UPPER-case9"])
+def test_a_valid_hostname_is_the_container_s(name):
+    proc = mydocker("--log-level", "error", "run", "--hostname", name,
                     "cat", "/proc/sys/kernel/hostname")
-    assert (proc.returncode, proc.stdout) == (0, b"\xff-box\n"), proc.stderr
+    assert (proc.returncode, proc.stdout) == (0, name.encode() + b"\n"), proc.stderr
+
+
+@pytest.mark.parametrize("name", [
+    os.fsdecode(b"\xff"),            # bug 8 was a traceback; the kernel takes it, no resolver does
+    os.fsdecode(b"\xff-box"), "é", "box_1", "a b", "-box", "box-", "a..b", ".box", "box.",
+    "x" * 64, "x" * 65, ".".join(["abcdefghijklmnop"] * 4) + "x", "a/b", "a:b", "",
+])
+def test_an_invalid_hostname_is_one_line_and_125(name):
+    """docker refuses a hostname that is not RFC 1123; so do we, before anything starts."""
+    proc = mydocker("run", "--hostname", name, "true")
+    lines = proc.stderr.decode().splitlines()
+    assert proc.returncode == 125 and len(lines) == 1, proc.stderr
+    assert "invalid hostname" in lines[0] and "Traceback" not in lines[0]
