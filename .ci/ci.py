@@ -15,8 +15,9 @@ file (TIERS), tabled in docs/tiers.md.
      test command, as written), the rootless, browser, classroom and fresh-Debian tiers.
      After each, nothing of ours may be left on this machine: no orphaned container
      process, no changed mount, no mydocker-lab cgroup (scripts/leftovers). The VM lane
-     leaves nothing of that kind here (its containers run in the guest; scripts/vm-tier
-     destroys the VM and stops the daemons it started).
+     leaves nothing of that kind here (its containers run in the guest); after it, no
+     process of its VM and no temp folder of it may be left (scripts/vm-tier destroys the
+     VM and stops the daemons it started).
 3. a step past its budget fails, with a line saying which budget and by how much; a step
    still running at twice its budget is stopped. A failed step does not stop the others.
 
@@ -85,6 +86,25 @@ def leftovers(action, path):
                           cwd=REPO, stdin=subprocess.DEVNULL).returncode
 
 
+def vm_leftovers():
+    """What the VM lane could leave here: a qemu of its VM (its libvirt domain is named
+    mydocker_lab_vmtier_<pid>_...), its temp folder, a daemon it started. One line each."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(b"mydocker_lab_vmtier_" in a for a in argv):
+            left.append("process %s: %s" % (pid, b" ".join(argv)[:200].decode("utf-8", "replace")))
+    left += ["folder " + d for d in sorted(os.listdir("/tmp"))
+             if d.startswith("mydocker-lab-vm-tier.")]
+    for line in left:
+        print("  left behind by the VM lane: " + line, flush=True)
+    return 1 if left else 0
+
+
 def run_step(step, rows, log=None):
     env = dict(os.environ, **step.env)
     say("%s: %s  (budget %d s%s)" % (step.name, " ".join(step.argv), step.budget,
@@ -124,6 +144,9 @@ def run_step(step, rows, log=None):
         rows.append(Row("  nothing left behind by %s" % step.name, time.monotonic() - t, None,
                         "ok" if code == 0 else "FAILED"))
         os.unlink(snapshot)
+    elif step.lane == "vm":
+        rows.append(Row("  nothing left behind by %s" % step.name, 0, None,
+                        "ok" if vm_leftovers() == 0 else "FAILED"))
 
 
 def lane(steps, rows, logged):
