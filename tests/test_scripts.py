@@ -208,3 +208,14 @@ def test_setup_through_sudo_is_refused_before_it_changes_anything(tmp_path):
     assert proc.stderr.startswith("setup: run ./setup as yourself, not through sudo")
     assert proc.stderr.count("\n") == 1
     assert sorted(os.listdir(tmp_path)) == ["setup"]  # no .venv, nothing else
+
+
+@pytest.mark.parametrize("arg, ours", [
+    ("mydocker_lab", True), ("mydocker_lab.lab.probes", True), ("mydocker-lab", False),
+    ("/opt/venv/lib/python3.11/site-packages/mydocker_lab/__main__.py", True),
+    # the VM lane's qemu, an orphan of libvirtd's, while the host lane checks for ours
+    ("guest=mydocker_lab_vmtier_12741_default,debug-threads=on", False),
+    ("mydocker_lab_vmtier_1_default", False),
+])
+def test_leftovers_knows_our_package_from_a_name_that_starts_like_it(arg, ours):
+    assert bool(load_script("leftovers").OURS.search(arg)) is ours

@@ -137,7 +137,8 @@ def errname(err):
 def sandbox(flags=linux.CLONE_NEWNS):
     """Move this probe process into new namespaces ``flags`` (a new mount namespace at
     least), with ``/`` made recursively private and a fresh tmpfs on /tmp: whatever the
-    probe mounts or makes there vanishes with it, and nothing reaches the host.
+    probe mounts or makes there vanishes with it, and nothing reaches the host. (A
+    checkout or venv under /tmp stays visible in it: the probe's own Python lives there.)
 
     When not root, a user namespace comes first (root inside, yourself outside).
     """
@@ -152,7 +153,20 @@ def sandbox(flags=linux.CLONE_NEWNS):
     else:
         linux.unshare(flags)
     linux.mount("", "/", None, linux.MS_PRIVATE | linux.MS_REC)
+    # this Python and mydocker_lab stay where they are when they live under /tmp (a
+    # checkout or a venv there): bound back from the /tmp the new tmpfs hides
+    keep = sorted({os.path.join("/tmp", p.split(os.sep)[2]) for p in (
+        os.path.realpath(sys.prefix), os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.dirname(os.path.realpath(__file__))))))
+        if p.startswith("/tmp/") and len(p.split(os.sep)) > 2})
+    old_tmp = os.open("/tmp", os.O_PATH | os.O_DIRECTORY) if keep else None
     linux.mount("probe-tmp", "/tmp", "tmpfs", 0, "mode=755")
+    for path in keep:
+        os.mkdir(path, 0o755)
+        linux.mount("/proc/self/fd/%d/%s" % (old_tmp, os.path.basename(path)), path, None,
+                    linux.MS_BIND | linux.MS_REC)
+    if old_tmp is not None:
+        os.close(old_tmp)
 
 
 def gate():
