@@ -9,7 +9,7 @@ file (TIERS), tabled in docs/tiers.md.
 
 1. ``./setup`` (a failed set-up stops everything);
 2. two lanes at once:
-   - the VM lane: ``scripts/vm-tier`` (qemu, one vCPU: mostly the guest's own work), its
+   - the VM lane: ``scripts/vm-tier`` (qemu: mostly the guest's own work, one core), its
      output in test-results/ci/vm.log, printed here when it ends;
    - the host lane, one step after another, cheapest first: ``./run-tests`` (the README's
      test command, as written), the rootless, browser, classroom and fresh-Debian tiers.
