@@ -110,7 +110,7 @@ def run_step(step, rows, log=None):
     say("%s: %s  (budget %d s%s)" % (step.name, " ".join(step.argv), step.budget,
                                      ", output in " + os.path.relpath(log, REPO) if log else ""))
     snapshot = None
-    if step.leftovers:
+    if step.leftovers == "machine":
         snapshot = os.path.join(LOG_DIR, "leftovers-%s.json" % step.name)
         if leftovers("snapshot", snapshot):
             rows.append(Row("%s: leftovers snapshot" % step.name, 0, None, "FAILED"))
@@ -144,7 +144,7 @@ def run_step(step, rows, log=None):
         rows.append(Row("  nothing left behind by %s" % step.name, time.monotonic() - t, None,
                         "ok" if code == 0 else "FAILED"))
         os.unlink(snapshot)
-    elif step.lane == "vm":
+    elif step.leftovers == "vm":
         rows.append(Row("  nothing left behind by %s" % step.name, 0, None,
                         "ok" if vm_leftovers() == 0 else "FAILED"))
 
@@ -186,12 +186,11 @@ def main(argv):
         return 1
     chosen = {name: [s for s in steps if not only or s.name in only]
               for name, steps in by_lane.items() if name != "first"}
-    threads = [threading.Thread(target=lane, args=(chosen["vm"], rows["vm"], True),
-                                name="vm-lane", daemon=True)]
-    threads[0].start()
+    vm_lane = threading.Thread(target=lane, args=(chosen["vm"], rows["vm"], True),
+                               name="vm-lane", daemon=True)
+    vm_lane.start()
     lane(chosen["host"], rows["host"], logged=False)
-    for thread in threads:
-        thread.join()
+    vm_lane.join()
     return 0 if summary(rows["first"] + rows["host"] + rows["vm"], t0) else 1
 
 

@@ -5,6 +5,8 @@ PID, the state of the target's host, a free port.
 modules named `conftest` cannot both be imported by name.)
 """
 import errno
+import importlib.machinery
+import importlib.util
 import os
 import socket
 import subprocess
@@ -222,3 +224,12 @@ def user_python(base):
                     ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
     return python
+
+
+def load_script(name):
+    """scripts/NAME (a program without .py) as a module, to test its functions."""
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"),
+                                                  os.path.join(ROOT, "scripts", name))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module

@@ -8,8 +8,6 @@
 - scripts/leftovers notices a mount and an orphaned container process left behind, and lets
   a killed one go (PID 1 may reap it slowly).
 """
-import importlib.machinery
-import importlib.util
 import os
 import signal
 import subprocess
@@ -18,19 +16,13 @@ import time
 
 import pytest
 
+from support import load_script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(ROOT, "scripts")
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the tiers' scripts run on a Linux host")
-
-
-def load_script(name):
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"),
-                                                  os.path.join(SCRIPTS, name))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(module)
-    return module
 
 
 # --- scripts/vm-tier: the log filter -------------------------------------------------------

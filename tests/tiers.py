@@ -45,9 +45,9 @@ SUDO = ("tests/runtime/test_run.py", "tests/runtime/test_rootless.py",
 class Tier:
     """A selection of items, and where it runs: ``machine``, ``user``, ``target``."""
 
-    def __init__(self, name, machine, user, target, select, why, env=None):
+    def __init__(self, name, machine, user, target, select, why):
         self.name, self.machine, self.user, self.target = name, machine, user, target
-        self.select, self.why, self.env = select, why, env or {}
+        self.select, self.why = select, why
 
     @property
     def where(self):
@@ -74,15 +74,17 @@ TIERS = {t.name: t for t in [
          "scripts/fresh-tier as a sudo user: ./run-tests --tier sudo"),
     Tier("vm", "ci", "root", "vagrant",
          lambda k: "vm" in k or ("target" in k and "runtime" not in k) or "lesson" in k,
-         "scripts/vm-tier: tests/vm, the lab's tests through the VM, the 7 lessons through it",
-         env={"MYDOCKER_LAB_TARGET": "vagrant"}),
+         "scripts/vm-tier: tests/vm, the lab's tests through the VM, the 7 lessons through it"),
 ]}
 
 
 class Step:
-    """A step of CI: its command, its lane, its budget in seconds and why that budget."""
+    """A step of CI: its command, its lane, its budget in seconds and why that budget, and
+    what checks that it left nothing behind: ``"machine"`` (scripts/leftovers: this
+    machine's whole state, before and after), ``"vm"`` (only what the VM lane itself can
+    leave: the host lane's checks see this machine's whole state meanwhile) or None."""
 
-    def __init__(self, name, argv, budget, why, lane="host", tier=None, leftovers=True,
+    def __init__(self, name, argv, budget, why, lane="host", tier=None, leftovers="machine",
                  env=None):
         self.name, self.argv, self.budget, self.why = name, argv, budget, why
         self.lane, self.tier, self.leftovers, self.env = lane, tier, leftovers, env or {}
@@ -95,14 +97,12 @@ class Step:
 #: lane: :func:`critical_path` (issue 18: at most 2700 s, half of CI's 5400 s).
 STEPS = [
     Step("setup", ["./setup"], 240, "the README's set-up: apt packages when missing, .venv "
-         "from PyPI (measured 60-150 s)", lane="first", leftovers=False),
+         "from PyPI (measured 60-150 s)", lane="first", leftovers=None),
     Step("vm", ["scripts/vm-tier"], 2000, "a Debian VM under qemu (no KVM), 2 vCPUs as a "
          "student's (06's cpusets need two): packages, the box (debootstrap), boot and "
          "provision (~210 s), tests/vm, the lab through it, the 7 lessons through it "
-         "(~950 s); measured 1176 s beside the host lane", lane="vm", tier="vm", leftovers=False,   # the host lane's checks see
-         # this machine's whole state while the VM lane runs: .ci/ci.py checks what the VM
-         # lane itself could leave (its VM's processes, its folder)
-         env={"PYTHON": ".venv/bin/python", "MYDOCKER_LAB_VM_JUPYTER": "yes"}),
+         "(~950 s); measured 1176 s beside the host lane", lane="vm", tier="vm",
+         leftovers="vm", env={"PYTHON": ".venv/bin/python", "MYDOCKER_LAB_VM_JUPYTER": "yes"}),
     Step("host", ["./run-tests"], 420, "the README's test command (issue 18: <= 240 s idle; "
          "measured 243 s beside the VM lane)",
          tier="host"),
